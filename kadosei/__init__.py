@@ -1,0 +1,87 @@
+"""kadosei: payment orchestration. ``create_app`` is the only way to build the app."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from kadosei.config import BASE_DIR, load_config
+from kadosei.extensions import csrf, db, limiter, login_manager, migrate
+from kadosei.logs import configure_logging
+
+log = logging.getLogger("kadosei")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build a configured app: extensions, blueprints, error handlers and CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.update(load_config(config))
+    app.json.sort_keys = False
+    configure_logging()
+    _ensure_sqlite_folder(app)
+
+    proxies = app.config["KADOSEI_PROXY_COUNT"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from kadosei.cli import register_cli
+    from kadosei.error_handlers import register_error_handlers
+    from kadosei.http import init_http
+
+    init_http(app)
+    register_error_handlers(app)
+    register_cli(app)
+    if app.config["KADOSEI_ALLOW_HTTP_LOOPBACK"]:
+        log.warning("development mode: plain HTTP is accepted from loopback clients only")
+    return app
+
+
+def _ensure_sqlite_folder(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "connect_args": {"timeout": 30},
+        }
+
+
+def _init_extensions(app: Flask) -> None:
+    import kadosei.models  # noqa: F401  (metadata sees every table)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    limiter.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "portal.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from kadosei.portal.session import load_user
+
+    login_manager.user_loader(load_user)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from kadosei.api import bp as api_bp
+    from kadosei.portal import bp as portal_bp
+
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(portal_bp)

@@ -1,0 +1,64 @@
+"""One decorator each for JWT (management) and API-key (payments) authentication."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+from sqlalchemy import select
+
+from kadosei.errors import AuthenticationFailed
+from kadosei.extensions import db
+from kadosei.models import Merchant, User
+from kadosei.services.api_keys import authenticate_api_key
+from kadosei.services.tokens import decode_access_token
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise AuthenticationFailed(
+            "Provide credentials as 'Authorization: Bearer …'", code="missing_credentials"
+        )
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Use the Bearer authorization scheme")
+    return token.strip()
+
+
+def jwt_required(view):
+    """Management calls: a JWT access token; API keys are refused."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = _bearer()
+        if token.startswith("ks_"):
+            raise AuthenticationFailed(
+                "This endpoint takes a management access token, not an API key"
+            )
+        claims = decode_access_token(token)
+        user = db.session.scalar(select(User).where(User.id == claims["sub"]))
+        if user is None:
+            raise AuthenticationFailed("The access token is not valid")
+        g.user = user
+        g.merchant = db.session.scalar(select(Merchant).where(Merchant.id == user.merchant_id))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def api_key_required(view):
+    """Payment calls: an API key that decides application and mode; JWTs are refused."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = _bearer()
+        if not token.startswith("ks_"):
+            raise AuthenticationFailed("This endpoint takes an API key (ks_test_… or ks_live_…)")
+        context = authenticate_api_key(token)
+        g.api_key_id = context.api_key_id
+        g.application = context.application
+        g.mode = context.mode
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,91 @@
+"""Management API (JWT): the merchant, its applications and their API keys."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from kadosei.api.blueprint import bp
+from kadosei.api.decorators import jwt_required
+from kadosei.api.request import json_body
+from kadosei.api.serializers import (
+    serialize_api_key,
+    serialize_application,
+    serialize_list,
+    serialize_merchant,
+)
+from kadosei.models import ApiKey, Application
+from kadosei.services import api_keys, applications
+from kadosei.services.pagination import paginate, parse_limit, scoped
+
+
+def _page_args() -> tuple[int, str | None]:
+    return parse_limit(request.args.get("limit")), request.args.get("starting_after")
+
+
+@bp.get("/merchant")
+@jwt_required
+def get_merchant():
+    return serialize_merchant(g.merchant)
+
+
+@bp.get("/applications")
+@jwt_required
+def list_applications():
+    limit, after = _page_args()
+    query = scoped(Application, merchant_id=g.merchant.id)
+    page = paginate(query, Application, limit=limit, starting_after=after)
+    return serialize_list(page, serialize_application)
+
+
+@bp.post("/applications")
+@jwt_required
+def create_application():
+    application = applications.create_application(g.merchant.id, json_body(), user_id=g.user.id)
+    return serialize_application(application), 201
+
+
+@bp.get("/applications/<app_id>")
+@jwt_required
+def get_application(app_id: str):
+    return serialize_application(applications.get_application(g.merchant.id, app_id))
+
+
+@bp.patch("/applications/<app_id>")
+@jwt_required
+def update_application(app_id: str):
+    application = applications.get_application(g.merchant.id, app_id)
+    return serialize_application(applications.update_application(application, json_body()))
+
+
+@bp.delete("/applications/<app_id>")
+@jwt_required
+def archive_application(app_id: str):
+    application = applications.get_application(g.merchant.id, app_id)
+    applications.archive_application(application, user_id=g.user.id)
+    return serialize_application(application)
+
+
+@bp.get("/applications/<app_id>/api_keys")
+@jwt_required
+def list_api_keys(app_id: str):
+    application = applications.get_application(g.merchant.id, app_id)
+    limit, after = _page_args()
+    query = scoped(ApiKey, application_id=application.id)
+    page = paginate(query, ApiKey, limit=limit, starting_after=after)
+    return serialize_list(page, serialize_api_key)
+
+
+@bp.post("/applications/<app_id>/api_keys")
+@jwt_required
+def create_api_key(app_id: str):
+    application = applications.get_application(g.merchant.id, app_id)
+    created = api_keys.create_api_key(application, json_body(), user_id=g.user.id)
+    return serialize_api_key(created.api_key, secret=created.secret), 201
+
+
+@bp.delete("/applications/<app_id>/api_keys/<key_id>")
+@jwt_required
+def revoke_api_key(app_id: str, key_id: str):
+    application = applications.get_application(g.merchant.id, app_id)
+    key = applications.get_api_key(application, key_id)
+    return serialize_api_key(api_keys.revoke_api_key(key, user_id=g.user.id))

@@ -1,0 +1,86 @@
+"""Settings from the environment (contract §9); production fails fast on a missing secret."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; raised at start-up, never at request time."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept a plain ``postgresql://`` URL and drive it with psycopg 3."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment, then apply ``overrides``."""
+    overrides = dict(overrides or {})
+    env = overrides.get("KADOSEI_ENV") or os.environ.get("KADOSEI_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"KADOSEI_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    production = env == "production"
+
+    secret = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production")
+        secret = "dev-only-insecure-secret-key-change-me"
+
+    default_db = f"sqlite:///{BASE_DIR / 'instance' / 'kadosei.db'}"
+    database_url = overrides.pop("DATABASE_URL", None) or os.environ.get("DATABASE_URL")
+    proxy_default = "1" if production else "0"
+
+    config: dict = {
+        "KADOSEI_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url or default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "KADOSEI_QUEUE_NAME": os.environ.get("KADOSEI_QUEUE_NAME", "kadosei"),
+        "KADOSEI_EMBEDDED_QUEUE_PORT": int(os.environ.get("KADOSEI_EMBEDDED_QUEUE_PORT", "16379")),
+        "KADOSEI_PUBLIC_URL": os.environ.get("KADOSEI_PUBLIC_URL", "").rstrip("/") or None,
+        "KADOSEI_PROXY_COUNT": int(os.environ.get("KADOSEI_PROXY_COUNT", proxy_default)),
+        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": _flag(os.environ.get("KADOSEI_WEBHOOK_ALLOW_PRIVATE")),
+        # Plain HTTP from a loopback client, for local development only (never production).
+        "KADOSEI_ALLOW_HTTP_LOOPBACK": env == "development"
+        and os.environ.get("KADOSEI_ALLOW_HTTP_LOOPBACK", "1") != "0",
+        "KADOSEI_API_KEY_PEPPER": os.environ.get("KADOSEI_API_KEY_PEPPER") or secret,
+        "JWT_ACCESS_TTL": int(os.environ.get("KADOSEI_JWT_ACCESS_TTL", "900")),
+        "JWT_REFRESH_TTL": int(os.environ.get("KADOSEI_JWT_REFRESH_TTL", str(30 * 86400))),
+        "LOGIN_RATE_LIMIT": os.environ.get("KADOSEI_LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "API_RATE_LIMIT": os.environ.get("KADOSEI_API_RATE_LIMIT") or None,
+        # argon2id parameters (OWASP: m=19 MiB, t=2, p=1 at minimum).
+        "ARGON2_TIME_COST": 2,
+        "ARGON2_MEMORY_COST": 19456,
+        "ARGON2_PARALLELISM": 1,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+    }
+    config.update(overrides)
+    if "DATABASE_URL" in overrides:
+        config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(overrides["DATABASE_URL"])
+    if config["KADOSEI_ENV"] == "production":
+        config["KADOSEI_ALLOW_HTTP_LOOPBACK"] = False
+    secure_cookies = not config["KADOSEI_ALLOW_HTTP_LOOPBACK"]
+    config.setdefault("SESSION_COOKIE_SECURE", secure_cookies)
+    config.setdefault("REMEMBER_COOKIE_SECURE", secure_cookies)
+    return config

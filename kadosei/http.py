@@ -1,0 +1,69 @@
+"""Request lifecycle shared by every blueprint: request ids, HTTPS only, security headers."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+
+from flask import Flask, current_app, g, jsonify, redirect, request
+
+from kadosei.errors import PermissionDenied
+
+JSON_PREFIXES = ("/api/", "/providers/")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+
+
+def is_json_path(path: str) -> bool:
+    return path.startswith(JSON_PREFIXES)
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _assign_request_id() -> None:
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
+
+
+def _require_https():
+    """Plain HTTP: JSON gets 403 https_required; pages redirect GET, refuse other methods."""
+    if request.is_secure:
+        return None
+    if current_app.config["KADOSEI_ALLOW_HTTP_LOOPBACK"] and _loopback(request.remote_addr):
+        return None
+    if is_json_path(request.path):
+        error = PermissionDenied("kadosei only answers over HTTPS", code="https_required")
+        return jsonify(error.to_dict()), 403
+    if request.method in ("GET", "HEAD"):
+        return redirect(request.url.replace("http://", "https://", 1), code=301)
+    return "HTTPS is required", 403
+
+
+def _add_headers(response):
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "script-src 'self'; form-action 'self' https: http://localhost:* "
+            "http://127.0.0.1:*; frame-ancestors 'none'; base-uri 'none'",
+        )
+    if is_json_path(request.path) or request.path.startswith("/checkout/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_http(app: Flask) -> None:
+    app.before_request(_assign_request_id)
+    app.before_request(_require_https)
+    app.after_request(_add_headers)

@@ -1,0 +1,1 @@
+"""Background jobs: the queue helper, the worker command and periodic sweeps."""

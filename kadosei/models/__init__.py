@@ -1,0 +1,40 @@
+"""Every model, imported so that metadata (and migrations) see them all."""
+
+from kadosei.models.application import MODES, ApiKey, Application
+from kadosei.models.auth import AuditEvent, RefreshToken
+from kadosei.models.event import EVENT_TYPES, Event
+from kadosei.models.merchant import Merchant, User
+from kadosei.models.payment import (
+    PAYMENT_METHODS,
+    SESSION_STATUSES,
+    TERMINAL_STATUSES,
+    Attempt,
+    IdempotencyRecord,
+    PaymentSession,
+    ProviderNotification,
+    SessionTransition,
+)
+from kadosei.models.webhook import DeliveryTry, WebhookDelivery, WebhookEndpoint
+
+__all__ = [
+    "EVENT_TYPES",
+    "MODES",
+    "PAYMENT_METHODS",
+    "SESSION_STATUSES",
+    "TERMINAL_STATUSES",
+    "ApiKey",
+    "Application",
+    "Attempt",
+    "AuditEvent",
+    "DeliveryTry",
+    "Event",
+    "IdempotencyRecord",
+    "Merchant",
+    "PaymentSession",
+    "ProviderNotification",
+    "RefreshToken",
+    "SessionTransition",
+    "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

@@ -1,0 +1,114 @@
+"""Dashboard, applications and their API keys."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from kadosei.errors import KadoseiError
+from kadosei.portal.blueprint import bp
+from kadosei.portal.forms import ActionForm, ApiKeyForm, ApplicationForm
+from kadosei.services import api_keys, applications
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    apps = applications.list_applications(current_user.merchant_id)
+    return render_template(
+        "portal/applications/index.html", applications=apps, form=ApplicationForm()
+    )
+
+
+@bp.post("/applications")
+@login_required
+def create_application():
+    form = ApplicationForm()
+    if form.validate_on_submit():
+        data = {"name": form.name.data, "description": form.description.data or None}
+        try:
+            application = applications.create_application(
+                current_user.merchant_id, data, user_id=current_user.id
+            )
+        except KadoseiError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(f"Application “{application.name}” created.", "success")
+            return redirect(url_for("portal.show_application", app_id=application.id))
+    else:
+        flash("Give the application a name (at most 100 characters).", "error")
+    return redirect(url_for("portal.dashboard"))
+
+
+@bp.get("/applications/<app_id>")
+@login_required
+def show_application(app_id: str):
+    application = applications.get_application(current_user.merchant_id, app_id)
+    return render_template(
+        "portal/applications/show.html",
+        application=application,
+        rename_form=ApplicationForm(obj=application),
+        key_form=ApiKeyForm(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/applications/<app_id>/rename")
+@login_required
+def rename_application(app_id: str):
+    application = applications.get_application(current_user.merchant_id, app_id)
+    form = ApplicationForm()
+    if form.validate_on_submit():
+        data = {"name": form.name.data, "description": form.description.data or None}
+        try:
+            applications.update_application(application, data)
+            flash("Application updated.", "success")
+        except KadoseiError as exc:
+            flash(exc.message, "error")
+    else:
+        flash("The name is required (at most 100 characters).", "error")
+    return redirect(url_for("portal.show_application", app_id=app_id))
+
+
+@bp.post("/applications/<app_id>/archive")
+@login_required
+def archive_application(app_id: str):
+    application = applications.get_application(current_user.merchant_id, app_id)
+    if ActionForm().validate_on_submit():
+        applications.archive_application(application, user_id=current_user.id)
+        flash("Application archived: its API keys no longer work.", "success")
+    return redirect(url_for("portal.show_application", app_id=app_id))
+
+
+@bp.post("/applications/<app_id>/api_keys")
+@login_required
+def create_api_key(app_id: str):
+    application = applications.get_application(current_user.merchant_id, app_id)
+    form = ApiKeyForm()
+    if not form.validate_on_submit():
+        flash("Choose a mode; the name is at most 100 characters.", "error")
+        return redirect(url_for("portal.show_application", app_id=app_id))
+    data = {"mode": form.mode.data, "name": form.name.data or None}
+    try:
+        created = api_keys.create_api_key(application, data, user_id=current_user.id)
+    except KadoseiError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("portal.show_application", app_id=app_id))
+    # The secret is rendered in this response only; it is never stored in the clear.
+    return render_template(
+        "portal/applications/key_created.html",
+        application=application,
+        api_key=created.api_key,
+        secret=created.secret,
+    )
+
+
+@bp.post("/applications/<app_id>/api_keys/<key_id>/revoke")
+@login_required
+def revoke_api_key(app_id: str, key_id: str):
+    application = applications.get_application(current_user.merchant_id, app_id)
+    key = applications.get_api_key(application, key_id)
+    if ActionForm().validate_on_submit():
+        api_keys.revoke_api_key(key, user_id=current_user.id)
+        flash(f"Key {key.hint} revoked. Requests using it now fail.", "success")
+    return redirect(url_for("portal.show_application", app_id=app_id))

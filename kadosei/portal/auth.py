@@ -1,0 +1,88 @@
+"""Sign-up, log-in and log-out pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from kadosei.errors import KadoseiError
+from kadosei.extensions import limiter
+from kadosei.portal.blueprint import bp
+from kadosei.portal.forms import ActionForm, LoginForm, SignupForm
+from kadosei.services import accounts
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths; anything else goes to the dashboard."""
+    relative = target and target.startswith("/") and not target.startswith("//")
+    if relative and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("portal.dashboard")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_account_key() -> str:
+    return f"login-account:{(request.form.get('email') or '').strip().lower()[:320]}"
+
+
+def _failed_login(response) -> bool:
+    return request.method == "POST" and response.status_code == 401
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("portal.dashboard"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            _, user = accounts.create_merchant(
+                form.merchant_name.data, form.email.data, form.password.data, request.remote_addr
+            )
+        except KadoseiError as exc:
+            field = {"email": form.email, "password": form.password}.get(exc.param or "")
+            if field is not None:
+                field.errors.append(exc.message)
+            else:
+                flash(exc.message, "error")
+        else:
+            login_user(user)
+            flash("Welcome to kadosei. Create your first application to get API keys.", "success")
+            return redirect(url_for("portal.dashboard"))
+    return render_template("portal/auth/signup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(
+    _login_limit, methods=["POST"], key_func=_login_account_key, deduct_when=_failed_login
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("portal.dashboard"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except KadoseiError:
+            flash("Invalid e-mail or password.", "error")
+            status = 401
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("portal/auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    if ActionForm().validate_on_submit():
+        logout_user()
+        flash("You are logged out.", "info")
+    return redirect(url_for("portal.login"))

@@ -1,0 +1,1 @@
+"""Payment service provider (PSP) adapters behind one interface, and their registry."""

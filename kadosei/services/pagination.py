@@ -1,0 +1,51 @@
+"""Cursor pagination, newest first in exact creation order (§2 Lists)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+
+from kadosei.errors import invalid, not_found
+from kadosei.extensions import db
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    has_more: bool
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise invalid("limit", f"limit must be an integer between 1 and {MAX_LIMIT}")
+    return int(raw)
+
+
+def paginate(query: Select, model, *, limit: int, starting_after: str | None) -> Page:
+    """Page ``query`` (already scoped to the caller) by the model's sequence, newest first.
+
+    ``starting_after`` must name an object the same scoped query can see.
+    """
+    if starting_after is not None:
+        scoped_ids = query.with_only_columns(model.pk).where(model.id == starting_after)
+        cursor = db.session.scalar(scoped_ids)
+        if cursor is None:
+            raise not_found("object", starting_after) from None
+        query = query.where(model.pk < cursor)
+    rows = list(db.session.scalars(query.order_by(model.pk.desc()).limit(limit + 1)))
+    return Page(rows[:limit], len(rows) > limit)
+
+
+def scoped(model, **filters) -> Select:
+    """``select(model)`` with equality filters; ``None`` values are skipped."""
+    query = select(model)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(model, name) == value)
+    return query
