@@ -80,8 +80,13 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from kadosei.api import bp as api_bp
+    from kadosei.api.notifications import notifications_bp
+    from kadosei.checkout import bp as checkout_bp
     from kadosei.portal import bp as portal_bp
+    from kadosei.providers.sandbox.views import bp as sandbox_bp
 
-    csrf.exempt(api_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(portal_bp)
+    for json_bp in (api_bp, notifications_bp):
+        csrf.exempt(json_bp)
+        app.register_blueprint(json_bp)
+    for page_bp in (portal_bp, checkout_bp, sandbox_bp):
+        app.register_blueprint(page_bp)

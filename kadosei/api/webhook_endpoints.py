@@ -1,0 +1,3 @@
+"""(being built)"""
+
+from kadosei.api.blueprint import bp  # noqa: F401

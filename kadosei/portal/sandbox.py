@@ -1,0 +1,3 @@
+"""(being built)"""
+
+from kadosei.portal.blueprint import bp  # noqa: F401

@@ -1,0 +1,1 @@
+"""Built-in sandbox providers for test mode (being built)."""

@@ -1,0 +1,1 @@
+"""Webhooks to merchants: signing, the outbox and delivery jobs (being built)."""
