@@ -1,6 +1,13 @@
 """The merchant portal (server-rendered HTML)."""
 
-from kadosei.portal import applications, auth  # noqa: F401  (routes register on import)
+from kadosei.portal import (  # noqa: F401  (routes register on import)
+    applications,
+    auth,
+    dashboard,
+    payments,
+    sandbox,
+    webhooks,
+)
 from kadosei.portal.blueprint import bp
 
 __all__ = ["bp"]

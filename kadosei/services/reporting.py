@@ -1,0 +1,123 @@
+"""Figures for the portal dashboard: volume and success rate over time and per provider."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from kadosei.extensions import db
+from kadosei.models import Attempt, PaymentSession
+from kadosei.models.base import utcnow
+
+# Outcomes that say something about a payment: abandoned/expired sessions do not.
+DECIDED = ("succeeded", "failed")
+
+
+@dataclass
+class DayFigures:
+    day: date
+    sessions: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        decided = self.succeeded + self.failed
+        return self.succeeded / decided if decided else None
+
+
+@dataclass
+class ProviderFigures:
+    provider: str
+    attempts: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    errors: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        decided = self.succeeded + self.failed + self.errors
+        return self.succeeded / decided if decided else None
+
+
+@dataclass
+class Dashboard:
+    days: list[DayFigures]
+    providers: list[ProviderFigures]
+    volume: dict[str, int] = field(default_factory=dict)  # succeeded amount per currency
+    sessions: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        decided = self.succeeded + self.failed
+        return self.succeeded / decided if decided else None
+
+
+def merchant_dashboard(
+    merchant_id: str, mode: str, *, days: int = 30, now: datetime | None = None
+) -> Dashboard:
+    """The last ``days`` days of one merchant's sessions in ``mode``, aggregated."""
+    now = now or utcnow()
+    start = datetime.combine((now - timedelta(days=days - 1)).date(), datetime.min.time())
+    by_day = {
+        (start + timedelta(days=i)).date(): DayFigures((start + timedelta(days=i)).date())
+        for i in range(days)
+    }
+    board = Dashboard(days=list(by_day.values()), providers=[])
+    rows = db.session.execute(
+        select(
+            PaymentSession.created_at,
+            PaymentSession.status,
+            PaymentSession.amount,
+            PaymentSession.currency,
+        ).where(
+            PaymentSession.merchant_id == merchant_id,
+            PaymentSession.mode == mode,
+            PaymentSession.created_at >= start,
+        )
+    )
+    volume: dict[str, int] = defaultdict(int)
+    for created_at, status, amount, currency in rows:
+        figures = by_day.get(created_at.date())
+        if figures is None:
+            continue
+        figures.sessions += 1
+        board.sessions += 1
+        if status == "succeeded":
+            figures.succeeded += 1
+            board.succeeded += 1
+            volume[currency] += amount
+        elif status == "failed":
+            figures.failed += 1
+            board.failed += 1
+    board.volume = dict(sorted(volume.items(), key=lambda item: -item[1]))
+    board.providers = _provider_figures(merchant_id, mode, start)
+    return board
+
+
+def _provider_figures(merchant_id: str, mode: str, start: datetime) -> list[ProviderFigures]:
+    rows = db.session.execute(
+        select(Attempt.provider, Attempt.status)
+        .join(PaymentSession, PaymentSession.id == Attempt.session_id)
+        .where(
+            PaymentSession.merchant_id == merchant_id,
+            PaymentSession.mode == mode,
+            Attempt.created_at >= start,
+        )
+    )
+    figures: dict[str, ProviderFigures] = {}
+    for provider, status in rows:
+        entry = figures.setdefault(provider, ProviderFigures(provider))
+        entry.attempts += 1
+        if status == "succeeded":
+            entry.succeeded += 1
+        elif status == "failed":
+            entry.failed += 1
+        elif status == "error":
+            entry.errors += 1
+    return sorted(figures.values(), key=lambda entry: -entry.attempts)
