@@ -141,7 +141,12 @@ def db(app):
 
 
 class HttpsClient(FlaskClient):
-    """The test client speaking HTTPS, as every real client of kadosei must."""
+    """The test client speaking HTTPS, as every real client of kadosei must, and sending a
+    same-origin Referer as browsers do (flask-wtf checks it on HTTPS form posts)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_REFERER", "https://localhost/")
 
     def open(self, *args, **kwargs):
         if not args or isinstance(args[0], str):
