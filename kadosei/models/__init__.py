@@ -14,6 +14,7 @@ from kadosei.models.payment import (
     ProviderNotification,
     SessionTransition,
 )
+from kadosei.models.sandbox import SandboxPayment, SandboxSettings
 from kadosei.models.webhook import DeliveryTry, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "PaymentSession",
     "ProviderNotification",
     "RefreshToken",
+    "SandboxPayment",
+    "SandboxSettings",
     "SessionTransition",
     "User",
     "WebhookDelivery",

@@ -1,0 +1,73 @@
+"""The built-in sandbox providers' own records: their payments and the operator's knobs.
+
+These tables play the part of a PSP's back office; kadosei's payment tables never point here
+except through an attempt's provider reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kadosei.extensions import db
+from kadosei.models.base import SequencedMixin, new_id, utcnow
+
+# A sandbox payment's life, in the sandbox PSP's (and kadosei's provider) vocabulary.
+SANDBOX_PAYMENT_STATUSES = ("pending", "processing", "succeeded", "failed", "canceled", "expired")
+SANDBOX_FINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired"})
+
+
+class SandboxPayment(SequencedMixin, db.Model):
+    """One hosted checkout at a sandbox provider (``sbx_…``), and its notification outbox."""
+
+    __tablename__ = "sandbox_payments"
+    __table_args__ = (
+        Index("ix_sandbox_payments_status_completes", "status", "completes_at"),
+        Index("ix_sandbox_payments_notify", "notified_at", "notification_due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("sbx"))
+    provider: Mapped[str] = mapped_column(String(40))
+    attempt_id: Mapped[str] = mapped_column(String(40))
+    session_id: Mapped[str] = mapped_column(String(40))
+    mode: Mapped[str] = mapped_column(String(4))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_method: Mapped[str] = mapped_column(String(20))
+    return_url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime | None]
+    # A delayed ("processing") card payment completes at this time.
+    completes_at: Mapped[datetime | None]
+    # Outbox: a status change sets notification_due_at and clears notified_at.
+    notification_due_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]
+
+    @property
+    def final(self) -> bool:
+        return self.status in SANDBOX_FINAL_STATUSES
+
+    def lapsed(self, now: datetime) -> bool:
+        return self.status == "pending" and self.expires_at is not None and self.expires_at <= now
+
+
+class SandboxSettings(db.Model):
+    """The operator's knobs for one sandbox provider; no row means the defaults."""
+
+    __tablename__ = "sandbox_settings"
+
+    provider: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    down: Mapped[bool] = mapped_column(default=False)
+    slow_ms: Mapped[int] = mapped_column(default=0)
+    error_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    success_rate: Mapped[float] = mapped_column(Float, default=1.0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
