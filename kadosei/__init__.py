@@ -37,8 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
     from kadosei.cli import register_cli
     from kadosei.error_handlers import register_error_handlers
     from kadosei.http import init_http
+    from kadosei.webhooks import init_webhooks
 
     init_http(app)
+    init_webhooks(app)
     register_error_handlers(app)
     register_cli(app)
     if app.config["KADOSEI_ALLOW_HTTP_LOOPBACK"]:

@@ -1,0 +1,182 @@
+"""The delivery job: claim a due delivery, send one signed try, record it, schedule the next.
+
+A delivery is claimed with a conditional UPDATE that sets a lease (``locked_until``), so two
+workers never send it at once; a crashed worker's lease runs out and the sweeper queues the
+delivery again. No database transaction stays open while the receiver is being called.
+
+``now`` drives every scheduling decision (due, lease, next try), so tests can move the clock;
+the ``webhook-timestamp`` header always carries the real time, as receivers check it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from kadosei.extensions import db
+from kadosei.models import DeliveryTry, Event, WebhookDelivery, WebhookEndpoint
+from kadosei.models.base import utcnow
+from kadosei.webhooks import transport
+from kadosei.webhooks.destinations import UnsafeDestination, resolve_destination
+from kadosei.webhooks.outbox import enqueue_delivery
+from kadosei.webhooks.schedule import next_try_at
+from kadosei.webhooks.signing import event_body, signed_headers, signing_secrets
+
+log = logging.getLogger("kadosei.webhooks")
+
+GONE_REASON = "The receiver answered 410 Gone"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Everything one try needs, read before the transaction is closed for the HTTP call."""
+
+    url: str
+    mode: str
+    message_id: str
+    body: str
+    secrets: list[str]
+
+
+def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
+    """Make one try of a due delivery; returns what came of it (for logs and tests)."""
+    now = now or utcnow()
+    lease = _claim(delivery_id, now)
+    if lease is None:
+        return "skipped"  # not due, already done, or another worker holds it
+    outgoing = _prepare(delivery_id, now)
+    db.session.commit()  # close the read transaction: nothing stays open while we wait
+    if outgoing is None:
+        return "canceled"
+    result = send_try(outgoing)
+    outcome, retry_at, tries_made = _record(delivery_id, lease, outgoing, result, now)
+    db.session.commit()
+    if retry_at is not None:
+        enqueue_delivery(delivery_id, tries_made, at=retry_at)
+    log.info("webhook %s: %s (%s)", delivery_id, outcome, result.status_code or result.error)
+    return outcome
+
+
+def send_try(outgoing: Outgoing) -> transport.TryResult:
+    """Check the destination again after DNS, sign and POST; refusals are failed tries."""
+    config = current_app.config
+    try:
+        destination = resolve_destination(
+            outgoing.url, outgoing.mode, allow_private=config["KADOSEI_WEBHOOK_ALLOW_PRIVATE"]
+        )
+    except UnsafeDestination as exc:
+        return transport.TryResult(None, None, f"Refused: {exc}", 0)
+    headers = signed_headers(outgoing.message_id, outgoing.body, outgoing.secrets)
+    return transport.post(
+        destination, outgoing.body.encode(), headers, config["KADOSEI_WEBHOOK_TIMEOUT"]
+    )
+
+
+def cancel_pending_deliveries(endpoint_id: str, now: datetime) -> None:
+    """Stop every pending delivery of an endpoint (disabled or deleted); the caller commits."""
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+        .values(status="canceled", completed_at=now, next_attempt_at=None, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _claim(delivery_id: str, now: datetime) -> datetime | None:
+    lease = now + timedelta(seconds=current_app.config["KADOSEI_WEBHOOK_LEASE_SECONDS"])
+    claimed = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+        )
+        .values(locked_until=lease)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return lease if claimed.rowcount == 1 else None
+
+
+def _prepare(delivery_id: str, now: datetime) -> Outgoing | None:
+    """The try to make, or ``None`` (delivery canceled) when its endpoint no longer takes any."""
+    delivery, endpoint, event = db.session.execute(
+        select(WebhookDelivery, WebhookEndpoint, Event)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.id == delivery_id)
+    ).one()
+    if not endpoint.enabled or endpoint.deleted_at is not None:
+        delivery.status = "canceled"
+        delivery.completed_at = now
+        delivery.next_attempt_at = delivery.locked_until = None
+        return None
+    return Outgoing(
+        url=endpoint.url,
+        mode=endpoint.mode,
+        message_id=event.id,
+        body=event_body(event),
+        secrets=signing_secrets(endpoint, now),
+    )
+
+
+def _record(
+    delivery_id: str,
+    lease: datetime,
+    outgoing: Outgoing,
+    result: transport.TryResult,
+    now: datetime,
+) -> tuple[str, datetime | None, int]:
+    """Log the try and move the delivery on; returns (outcome, retry time, tries made)."""
+    delivery = db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
+    db.session.add(
+        DeliveryTry(
+            delivery_id=delivery_id,
+            attempted_at=now,
+            status_code=result.status_code,
+            response_body=result.response_body,
+            error=result.error[:500] if result.error else None,
+            duration_ms=result.duration_ms,
+            succeeded=result.succeeded,
+            details={"url": outgoing.url},
+        )
+    )
+    if delivery.locked_until != lease:
+        return "superseded", None, delivery.attempt_count  # our lease ran out; another took over
+    delivery.attempt_count += 1
+    delivery.last_attempt_at = now
+    delivery.last_status_code = result.status_code
+    delivery.locked_until = None
+    if result.succeeded:
+        _close(delivery, "succeeded", now)
+        return "succeeded", None, delivery.attempt_count
+    if result.status_code == 410:
+        _close(delivery, "failed", now)
+        _disable_gone_endpoint(delivery.endpoint_id, now)
+        return "gone", None, delivery.attempt_count
+    retry_at = next_try_at(delivery.attempt_count, now)
+    if retry_at is None:
+        _close(delivery, "failed", now)
+        return "failed", None, delivery.attempt_count
+    delivery.next_attempt_at = retry_at
+    delivery.enqueued_at = now
+    return "retry", retry_at, delivery.attempt_count
+
+
+def _close(delivery: WebhookDelivery, status: str, now: datetime) -> None:
+    delivery.status = status
+    delivery.completed_at = now
+    delivery.next_attempt_at = None
+
+
+def _disable_gone_endpoint(endpoint_id: str, now: datetime) -> None:
+    endpoint = db.session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
+    endpoint.enabled = False
+    endpoint.disabled_reason = GONE_REASON
+    db.session.flush()
+    cancel_pending_deliveries(endpoint_id, now)

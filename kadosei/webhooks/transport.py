@@ -1,0 +1,107 @@
+"""The one HTTP session webhooks go out through: pinned to the checked address, a timeout on
+every try, no redirects, no proxies from the environment, a capped response body."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from kadosei.webhooks.destinations import Destination
+
+RESPONSE_BODY_LIMIT = 2048  # bytes of the receiver's answer kept in the delivery log
+_CHUNK = 512
+
+
+@dataclass(frozen=True)
+class TryResult:
+    """What one HTTP try came to, as the delivery log records it."""
+
+    status_code: int | None
+    response_body: str | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class PinnedHostAdapter(HTTPAdapter):
+    """Connects to the URL's (already checked) IP address while TLS still sends SNI for, and
+    verifies the certificate against, the host name the ``Host`` header carries."""
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        host_header = request.headers.get("Host")
+        if host_params.get("scheme") == "https" and host_header:
+            hostname = urlsplit(f"//{host_header}").hostname
+            pool_kwargs["server_hostname"] = hostname
+            pool_kwargs["assert_hostname"] = hostname
+        return host_params, pool_kwargs
+
+
+_session: requests.Session | None = None
+
+
+def http_session() -> requests.Session:
+    """The process's webhook session (keep-alive per destination); built on first use."""
+    global _session
+    if _session is None:
+        session = requests.Session()
+        session.trust_env = False  # an environment proxy would bypass the address pinning
+        adapter = PinnedHostAdapter(pool_connections=32, pool_maxsize=4, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        _session = session
+    return _session
+
+
+def post(destination: Destination, body: bytes, headers: dict[str, str], timeout: float):
+    """POST ``body`` to the pinned destination; never raises for network trouble."""
+    started = time.monotonic()
+    status_code = response_body = error = None
+    try:
+        with http_session().post(
+            destination.pinned_url,
+            data=body,
+            headers={**headers, "Host": destination.host_header},
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            status_code = response.status_code
+            response_body = _read_capped(response, deadline=started + timeout)
+    except requests.Timeout:
+        error = f"Timed out after {timeout:g} s"
+    except requests.exceptions.SSLError as exc:
+        error = f"TLS error: {_short(exc)}"
+    except requests.ConnectionError as exc:
+        error = f"Could not connect: {_short(exc)}"
+    except requests.RequestException as exc:
+        error = f"Request failed: {_short(exc)}"
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return TryResult(status_code, response_body, error, duration_ms)
+
+
+def _read_capped(response: requests.Response, *, deadline: float) -> str:
+    """Up to RESPONSE_BODY_LIMIT bytes of the answer, stopping at the try's deadline."""
+    kept = b""
+    try:
+        for chunk in response.iter_content(_CHUNK):
+            kept += chunk
+            if len(kept) >= RESPONSE_BODY_LIMIT or time.monotonic() > deadline:
+                break
+    except requests.RequestException:
+        pass  # the status code is what counts; a broken body is not a failed try
+    return kept[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "…"
