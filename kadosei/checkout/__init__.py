@@ -1,5 +1,6 @@
-"""The customer-facing checkout: redirect to the provider and back (being built)."""
+"""The customer-facing checkout: redirect to the provider and back (API.md §5)."""
 
-from flask import Blueprint
+from kadosei.checkout import views  # noqa: F401  (routes register on import)
+from kadosei.checkout.blueprint import bp
 
-bp = Blueprint("checkout", __name__, url_prefix="/checkout")
+__all__ = ["bp"]

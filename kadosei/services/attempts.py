@@ -1,0 +1,244 @@
+"""Attempts: starting a session's checkout at a provider (with failover) and confirming, when
+the customer comes back, what the provider says (API.md §5).
+
+A session never has two live attempts: the attempt is claimed (``creating``) under the
+session's row lock, then the provider is called without any lock held.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from kadosei.errors import not_found
+from kadosei.extensions import db
+from kadosei.models import Attempt, PaymentSession
+from kadosei.models.base import utcnow
+from kadosei.providers.base import CheckoutRequest, CheckoutResult, Provider, ProviderError
+from kadosei.services.checkout_links import return_url, with_session_id
+from kadosei.services.provider_choice import get_provider, rank_providers
+from kadosei.services.session_expiry import (
+    CREATING_ABANDONED_AFTER,
+    end_live_attempt,
+    expire_session_if_due,
+)
+from kadosei.services.session_state import (
+    FINAL_ATTEMPT_STATUSES,
+    LIVE_ATTEMPT_STATUSES,
+    apply_provider_status,
+    live_attempt,
+    lock_session,
+    report_outcome,
+)
+
+log = logging.getLogger("kadosei.payments")
+
+SUCCESS_SIDE = frozenset({"succeeded", "processing", "pending", "creating", "open"})
+
+
+@dataclass(frozen=True)
+class CheckoutStep:
+    """What the customer's browser should see next.
+
+    ``redirect`` (to ``url``, a provider's hosted page), ``preparing`` (another request is
+    creating the checkout right now), ``unavailable`` (every provider failed; still open),
+    ``processing`` or ``ended`` (the session's outcome; ``url`` sends the customer on).
+    """
+
+    kind: str
+    session: PaymentSession
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    attempt_id: str
+    provider: Provider
+    request: CheckoutRequest
+
+
+def get_session(session_id: str) -> PaymentSession:
+    session = db.session.scalar(select(PaymentSession).where(PaymentSession.id == session_id))
+    if session is None:
+        raise not_found("payment_session", session_id)
+    return session
+
+
+def begin_checkout(session_id: str) -> CheckoutStep:
+    """``GET /checkout/{id}``: the hosted page of the live attempt, or a new one (failover)."""
+    session = get_session(session_id)
+    if session.status == "open" and session.expires_at <= utcnow():
+        expire_session_if_due(session_id)
+    tried: list[str] = []
+    while True:
+        claim = _claim_attempt(session_id, tried)
+        if isinstance(claim, CheckoutStep):
+            return claim
+        tried.append(claim.provider.name)
+        started = time.monotonic()
+        try:
+            result = claim.provider.create_checkout(claim.request)
+        except ProviderError as exc:
+            _record_error(claim.attempt_id, exc.code, str(exc), started)
+            continue
+        except Exception as exc:  # an adapter bug must not cost the customer the payment
+            log.exception("provider %s failed to create a checkout", claim.provider.name)
+            _record_error(claim.attempt_id, "adapter_error", type(exc).__name__, started)
+            continue
+        return _record_created(claim.attempt_id, result, started)
+
+
+def confirm_return(session_id: str, attempt_id: str | None) -> str:
+    """The customer is back from the provider: confirm with it, then where to send them."""
+    session = get_session(session_id)
+    attempt = _returning_attempt(session, attempt_id)
+    if attempt is not None and attempt.status in LIVE_ATTEMPT_STATUSES:
+        _confirm_with_provider(session_id, attempt.id, cause="customer returned")
+        session = get_session(session_id)
+        attempt = _returning_attempt(session, attempt.id)
+    return destination(session, attempt)
+
+
+def destination(session: PaymentSession, attempt: Attempt | None) -> str:
+    """``success_url`` when paid, paying or still pending; ``cancel_url`` when it ended unpaid."""
+    if session.terminal:
+        paid_side = session.status == "succeeded"
+    else:
+        paid_side = session.status == "processing" or (
+            attempt is not None and attempt.status in SUCCESS_SIDE
+        )
+    url = session.success_url if paid_side else session.cancel_url
+    return with_session_id(url, session.id)
+
+
+def _claim_attempt(session_id: str, tried: list[str]) -> _Claim | CheckoutStep:
+    """Under the session's lock: reuse the live attempt, or claim a new one at the next
+    provider not yet tried by this request."""
+    session = lock_session(session_id)
+    try:
+        step = _step_without_new_attempt(session)
+        if step is not None:
+            return step
+        ranked = [(p, why) for p, why in rank_providers(session) if p.name not in tried]
+        if not ranked:
+            return CheckoutStep("unavailable", session)
+        provider, explanation = ranked[0]
+        if tried:
+            explanation = {**explanation, "failover_after": list(tried)}
+        attempt = Attempt(
+            session_id=session.id,
+            provider=provider.name,
+            status="creating",
+            explanation=explanation,
+        )
+        db.session.add(attempt)
+        db.session.flush()
+        return _Claim(attempt.id, provider, _checkout_request(session, attempt))
+    finally:
+        db.session.commit()
+
+
+def _step_without_new_attempt(session: PaymentSession) -> CheckoutStep | None:
+    if session.status == "processing":
+        return CheckoutStep("processing", session, destination(session, None))
+    if session.terminal:
+        return CheckoutStep("ended", session, destination(session, None))
+    attempt = live_attempt(session)
+    if attempt is None:
+        return None
+    if attempt.hosted_url:
+        return CheckoutStep("redirect", session, attempt.hosted_url)
+    if attempt.created_at >= utcnow() - CREATING_ABANDONED_AFTER:
+        return CheckoutStep("preparing", session)
+    attempt.status = "error"
+    attempt.error_code = "abandoned"
+    attempt.error_message = "The checkout was never created (the request did not finish)"
+    attempt.completed_at = utcnow()
+    return None
+
+
+def _checkout_request(session: PaymentSession, attempt: Attempt) -> CheckoutRequest:
+    return CheckoutRequest(
+        attempt_id=attempt.id,
+        session_id=session.id,
+        mode=session.mode,
+        amount=session.amount,
+        currency=session.currency,
+        payment_method=session.payment_method,
+        return_url=return_url(session.id, attempt.id),
+        reference=session.reference,
+        description=session.description,
+        customer_email=session.customer_email,
+        expires_at=session.expires_at,
+    )
+
+
+def _record_error(attempt_id: str, code: str, message: str, started: float) -> None:
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
+    attempt.status = "error"
+    attempt.error_code = code[:60]
+    attempt.error_message = (message or code)[:500]
+    attempt.duration_ms = _elapsed_ms(started)
+    attempt.completed_at = utcnow()
+    report_outcome(attempt, "error")
+    db.session.commit()
+
+
+def _record_created(attempt_id: str, result: CheckoutResult, started: float) -> CheckoutStep:
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
+    session = lock_session(attempt.session_id)
+    db.session.refresh(attempt)
+    attempt.provider_reference = result.provider_reference
+    attempt.hosted_url = result.hosted_url
+    attempt.duration_ms = _elapsed_ms(started)
+    if attempt.status == "creating":
+        attempt.status = "pending"
+    session.provider = attempt.provider
+    db.session.commit()
+    if session.status == "open" and attempt.status in LIVE_ATTEMPT_STATUSES:
+        return CheckoutStep("redirect", session, result.hosted_url)
+    # The session ended (canceled, expired) while the checkout was being created: end it too.
+    try:
+        end_live_attempt(session.id, cause="session ended while the checkout was created")
+    except ProviderError as exc:
+        log.warning("could not end checkout of attempt %s: %s", attempt_id, exc)
+        db.session.rollback()
+    session = get_session(session.id)
+    return CheckoutStep("ended", session, destination(session, None))
+
+
+def _returning_attempt(session: PaymentSession, attempt_id: str | None) -> Attempt | None:
+    """The attempt named in the return URL if it is this session's, else its latest one."""
+    for attempt in session.attempts:
+        if attempt.id == attempt_id:
+            return attempt
+    started = [a for a in session.attempts if a.provider_reference]
+    return started[-1] if started else None
+
+
+def _confirm_with_provider(session_id: str, attempt_id: str, *, cause: str) -> None:
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
+    provider = get_provider(attempt.provider)
+    reference = attempt.provider_reference
+    db.session.commit()
+    if provider is None or reference is None:
+        return
+    try:
+        reported = provider.get_status(reference)
+    except ProviderError as exc:
+        log.warning("status look-up for %s at %s failed: %s", attempt_id, provider.name, exc)
+        return
+    session = lock_session(session_id)
+    attempt = db.session.scalar(
+        select(Attempt).where(Attempt.id == attempt_id).execution_options(populate_existing=True)
+    )
+    if attempt.status not in FINAL_ATTEMPT_STATUSES or reported.status == "succeeded":
+        apply_provider_status(session, attempt, reported, cause=cause)
+    db.session.commit()
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,34 @@
+"""The public URLs of the customer's way: the checkout page and the provider return page."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from flask import current_app, has_request_context, request
+
+
+def public_base_url() -> str:
+    """``KADOSEI_PUBLIC_URL``, else the host the current request came to (development)."""
+    configured = current_app.config.get("KADOSEI_PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    if has_request_context():
+        return request.url_root.rstrip("/")
+    return "https://localhost"
+
+
+def checkout_url(session_id: str) -> str:
+    return f"{public_base_url()}/checkout/{quote(session_id)}"
+
+
+def return_url(session_id: str, attempt_id: str) -> str:
+    """Where a provider sends the customer back after its hosted page."""
+    return f"{checkout_url(session_id)}/return?attempt={quote(attempt_id)}"
+
+
+def with_session_id(url: str, session_id: str) -> str:
+    """``url`` with ``session_id=ps_…`` in its query, keeping every other parameter."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "session_id"]
+    query.append(("session_id", session_id))
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -1,0 +1,48 @@
+"""Reading events: an application's events in one mode (API.md §4 ``/events``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from kadosei.errors import invalid, not_found
+from kadosei.extensions import db
+from kadosei.models import EVENT_TYPES, Application, Event
+from kadosei.services.pagination import Page, paginate
+
+
+def list_events(
+    application: Application,
+    mode: str,
+    *,
+    event_type: str | None,
+    session_id: str | None,
+    limit: int,
+    starting_after: str | None,
+) -> Page:
+    """Newest first, optionally one ``type`` or one payment session's events."""
+    query = _events_of(application.id, mode)
+    if event_type:
+        if event_type not in EVENT_TYPES:
+            raise invalid("type", f"type must be one of: {', '.join(EVENT_TYPES)}")
+        query = query.where(Event.type == event_type)
+    if session_id:
+        query = query.where(Event.session_id == session_id)
+    return paginate(query, Event, limit=limit, starting_after=starting_after)
+
+
+def get_event(application: Application, mode: str, event_id: str) -> Event:
+    event = db.session.scalar(_events_of(application.id, mode).where(Event.id == event_id))
+    if event is None:
+        raise not_found("event", event_id)
+    return event
+
+
+def session_events(session_id: str) -> list[Event]:
+    """Every event of one session, oldest first (the portal's timeline)."""
+    return list(
+        db.session.scalars(select(Event).where(Event.session_id == session_id).order_by(Event.pk))
+    )
+
+
+def _events_of(application_id: str, mode: str) -> Select:
+    return select(Event).where(Event.application_id == application_id, Event.mode == mode)

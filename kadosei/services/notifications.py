@@ -1,0 +1,81 @@
+"""Provider notifications (API.md §5 step 4): verify, record, apply through the state machine.
+
+Every verified notification is stored with the effect it had, including the duplicate, late
+and out-of-order ones that change nothing. One that does not verify is a 400 and changes
+nothing. Sandbox providers call ``handle_provider_notification`` in-process; real providers
+reach it over HTTP through the same route.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import select
+
+from kadosei.errors import InvalidRequest, NotFound
+from kadosei.extensions import db
+from kadosei.models import Attempt, ProviderNotification
+from kadosei.providers.base import InvalidNotification, PaymentStatus
+from kadosei.services.provider_choice import get_provider
+from kadosei.services.session_state import apply_provider_status, lock_session
+
+log = logging.getLogger("kadosei.payments")
+
+
+def handle_provider_notification(
+    provider_name: str, body: bytes, headers: Mapping[str, str]
+) -> None:
+    """Verify ``body`` with the named provider's adapter and apply what it reports (commits)."""
+    provider = get_provider(provider_name)
+    if provider is None:
+        raise NotFound(f"No such provider '{provider_name}'")
+    try:
+        reported = provider.parse_notification(body, headers)
+    except InvalidNotification as exc:
+        log.warning("notification from %s refused: %s", provider_name, exc)
+        raise InvalidRequest(
+            "The notification could not be verified", code="notification_invalid"
+        ) from None
+    attempt = db.session.scalar(
+        select(Attempt).where(
+            Attempt.provider == provider.name,
+            Attempt.provider_reference == reported.provider_reference,
+        )
+    )
+    effect = "unknown_payment"
+    if attempt is not None:
+        session = lock_session(attempt.session_id)
+        db.session.refresh(attempt)
+        effect = apply_provider_status(session, attempt, reported, cause="provider notification")
+    db.session.add(_notification_row(provider.name, attempt, reported, effect, body))
+    db.session.commit()
+
+
+def _notification_row(
+    provider_name: str,
+    attempt: Attempt | None,
+    reported: PaymentStatus,
+    effect: str,
+    body: bytes,
+) -> ProviderNotification:
+    return ProviderNotification(
+        provider=provider_name,
+        provider_reference=reported.provider_reference[:100],
+        attempt_id=attempt.id if attempt else None,
+        reported_status=reported.status[:20],
+        effect=effect,
+        payload=_payload(reported, body),
+    )
+
+
+def _payload(reported: PaymentStatus, body: bytes) -> dict:
+    """What the provider sent, as stored JSON (the parsed body when it is a JSON object)."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        parsed = None
+    if isinstance(parsed, dict):
+        return parsed
+    return {"raw": {str(k): str(v) for k, v in dict(reported.raw).items()}}

@@ -1,0 +1,189 @@
+"""Payment sessions: create (with ``Idempotency-Key``), read, list and cancel (API.md §4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Select, select
+
+from kadosei.api.serializers import serialize_session
+from kadosei.errors import KadoseiError, Unprocessable, invalid, not_found
+from kadosei.extensions import db
+from kadosei.models import SESSION_STATUSES, Application, PaymentSession
+from kadosei.models.base import utcnow
+from kadosei.providers.base import PaymentUnderWay, ProviderError
+from kadosei.services import idempotency, session_expiry
+from kadosei.services.idempotency import StoredResponse
+from kadosei.services.pagination import Page, paginate
+from kadosei.services.provider_choice import eligible_providers
+from kadosei.services.session_fields import SessionFields, parse_session_fields
+from kadosei.services.session_state import lock_session, transition
+
+
+def create_payment_session(
+    application: Application, mode: str, data: dict, *, idempotency_key: str | None = None
+) -> StoredResponse:
+    """Create a session and return the API response (the first one again for a replayed key)."""
+    if idempotency_key is None:
+        return _create(application, mode, data)
+    key = idempotency.check_key(idempotency_key)
+    app_id = application.id
+    replay = idempotency.claim(app_id, mode, key, idempotency.request_fingerprint(data))
+    if replay is not None:
+        return replay
+    try:
+        return _create(application, mode, data, idempotency_key=key)
+    except BaseException:
+        idempotency.release(app_id, mode, key)
+        raise
+
+
+def _create(
+    application: Application, mode: str, data: dict, *, idempotency_key: str | None = None
+) -> StoredResponse:
+    fields = parse_session_fields(data, mode)
+    if not eligible_providers(mode, fields.payment_method, fields.currency):
+        raise Unprocessable(
+            f"No provider available for {fields.payment_method} in {fields.currency} "
+            f"in {mode} mode",
+            code="no_provider_available",
+        )
+    session = _new_session(application, mode, fields)
+    db.session.add(session)
+    db.session.flush()
+    response = StoredResponse(201, serialize_session(session))
+    if idempotency_key is not None:
+        idempotency.complete(application.id, mode, idempotency_key, response)
+    db.session.commit()
+    return response
+
+
+def _new_session(application: Application, mode: str, fields: SessionFields) -> PaymentSession:
+    now = utcnow()
+    return PaymentSession(
+        merchant_id=application.merchant_id,
+        application_id=application.id,
+        mode=mode,
+        status="open",
+        amount=fields.amount,
+        currency=fields.currency,
+        payment_method=fields.payment_method,
+        success_url=fields.success_url,
+        cancel_url=fields.cancel_url,
+        reference=fields.reference,
+        description=fields.description,
+        customer_email=fields.customer_email,
+        metadata_=fields.metadata,
+        conflict=False,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(seconds=fields.expires_in),
+    )
+
+
+def get_payment_session(application: Application, mode: str, session_id: str) -> PaymentSession:
+    """The application's session in this mode; anyone else's is ``404 resource_missing``."""
+    session = db.session.scalar(
+        _sessions_of(application.id, mode).where(PaymentSession.id == session_id)
+    )
+    if session is None:
+        raise not_found("payment_session", session_id)
+    return session
+
+
+def list_payment_sessions(
+    application: Application,
+    mode: str,
+    *,
+    status: str | None,
+    reference: str | None,
+    limit: int,
+    starting_after: str | None,
+) -> Page:
+    """Newest first; filters by ``status`` (validated) and exact ``reference``."""
+    query = _sessions_of(application.id, mode)
+    query = _filtered(query, status=status, reference=reference)
+    return paginate(query, PaymentSession, limit=limit, starting_after=starting_after)
+
+
+def cancel_payment_session(application: Application, mode: str, session_id: str) -> PaymentSession:
+    """``open → canceled``, ending any provider-side checkout first; else 422."""
+    session = get_payment_session(application, mode, session_id)
+    if session.status != "open":
+        raise _not_cancelable(session)
+    try:
+        session_expiry.end_live_attempt(session.id, cause="canceled by the merchant")
+    except PaymentUnderWay:
+        db.session.rollback()
+        raise Unprocessable(
+            "The customer is already paying this session at the provider; it cannot be canceled",
+            code="session_not_cancelable",
+        ) from None
+    except ProviderError as exc:
+        db.session.rollback()
+        raise session_expiry.ProviderUnreachable(
+            "The provider could not confirm that its checkout ended; nothing changed, retry"
+        ) from exc
+    session = lock_session(session.id)
+    if session.status != "open":
+        db.session.commit()
+        raise _not_cancelable(session)
+    transition(session, "canceled", cause="canceled by the merchant (API)")
+    db.session.commit()
+    return session
+
+
+def list_merchant_sessions(
+    merchant_id: str,
+    *,
+    application_id: str | None = None,
+    mode: str | None = None,
+    status: str | None = None,
+    reference: str | None = None,
+    limit: int = 25,
+    starting_after: str | None = None,
+) -> Page:
+    """The portal's list: every session of the merchant, with optional filters."""
+    query = select(PaymentSession).where(PaymentSession.merchant_id == merchant_id)
+    if application_id:
+        query = query.where(PaymentSession.application_id == application_id)
+    if mode:
+        if mode not in ("test", "live"):
+            raise invalid("mode", "mode must be test or live")
+        query = query.where(PaymentSession.mode == mode)
+    query = _filtered(query, status=status, reference=reference)
+    return paginate(query, PaymentSession, limit=limit, starting_after=starting_after)
+
+
+def get_merchant_session(merchant_id: str, session_id: str) -> PaymentSession:
+    session = db.session.scalar(
+        select(PaymentSession).where(
+            PaymentSession.merchant_id == merchant_id, PaymentSession.id == session_id
+        )
+    )
+    if session is None:
+        raise not_found("payment_session", session_id)
+    return session
+
+
+def _sessions_of(application_id: str, mode: str) -> Select:
+    return select(PaymentSession).where(
+        PaymentSession.application_id == application_id, PaymentSession.mode == mode
+    )
+
+
+def _filtered(query: Select, *, status: str | None, reference: str | None) -> Select:
+    if status:
+        if status not in SESSION_STATUSES:
+            raise invalid("status", f"status must be one of: {', '.join(SESSION_STATUSES)}")
+        query = query.where(PaymentSession.status == status)
+    if reference:
+        query = query.where(PaymentSession.reference == reference)
+    return query
+
+
+def _not_cancelable(session: PaymentSession) -> KadoseiError:
+    return Unprocessable(
+        f"Only an open session can be canceled; this one is {session.status}",
+        code="session_not_cancelable",
+    )

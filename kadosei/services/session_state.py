@@ -1,0 +1,202 @@
+"""The session state machine: THE one place a payment session changes status.
+
+``open → processing → succeeded | failed | canceled | expired``; the last four are final.
+Every change records a ``SessionTransition`` (time and cause) and writes its event in the
+caller's transaction. Provider reports go through ``apply_provider_status``: duplicates and
+out-of-order reports change nothing, and a success after the session ended is never lost —
+it is recorded on the attempt, flagged on the session and announced as a conflict.
+Helpers here only flush; the calling use case commits.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+
+from kadosei.api.serializers import serialize_session
+from kadosei.extensions import db
+from kadosei.models import Attempt, PaymentSession, SessionTransition
+from kadosei.models.base import utcnow
+from kadosei.providers.base import PROVIDER_STATUSES, PaymentStatus
+from kadosei.services.events import record_event
+
+log = logging.getLogger("kadosei.payments")
+
+ALLOWED = {
+    "open": frozenset({"processing", "succeeded", "failed", "canceled", "expired"}),
+    "processing": frozenset({"succeeded", "failed", "canceled", "expired"}),
+}
+LIVE_ATTEMPT_STATUSES = frozenset({"creating", "pending", "processing"})
+FINAL_ATTEMPT_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired", "error"})
+# How far a payment has got at the provider; a report never moves an attempt backwards.
+_ATTEMPT_PROGRESS = {"creating": 0, "pending": 1, "processing": 2}
+# What a provider's status means for the session (pending/expired end nothing by themselves).
+_SESSION_STATUS_FOR = {
+    "processing": "processing",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A programming error: a caller asked for a move the state machine forbids."""
+
+
+def lock_session(session_id: str) -> PaymentSession | None:
+    """Load a session for change, holding its row lock until the caller commits.
+
+    A no-op UPDATE takes the lock on every database (a row lock on PostgreSQL, the write lock
+    on SQLite), so two requests racing on one session are serialised.
+    """
+    db.session.execute(
+        update(PaymentSession)
+        .where(PaymentSession.id == session_id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    query = select(PaymentSession).where(PaymentSession.id == session_id)
+    return db.session.scalar(query.execution_options(populate_existing=True))
+
+
+def live_attempt(session: PaymentSession) -> Attempt | None:
+    """The session's attempt still under way at a provider, if any (there is at most one)."""
+    for attempt in reversed(session.attempts):
+        if attempt.status in LIVE_ATTEMPT_STATUSES:
+            return attempt
+    return None
+
+
+def transition(
+    session: PaymentSession,
+    to_status: str,
+    *,
+    cause: str,
+    failure_code: str | None = None,
+    failure_message: str | None = None,
+) -> bool:
+    """Move ``session`` to ``to_status``, recording why and writing its event.
+
+    Returns ``False`` (and changes nothing) when the session is already there; raises
+    ``IllegalTransition`` for a move the state machine forbids (e.g. out of a final state).
+    """
+    if session.status == to_status:
+        return False
+    if to_status not in ALLOWED.get(session.status, frozenset()):
+        raise IllegalTransition(f"{session.id}: {session.status} → {to_status} is not allowed")
+    now = utcnow()
+    db.session.add(
+        SessionTransition(
+            session_id=session.id,
+            from_status=session.status,
+            to_status=to_status,
+            cause=cause[:200],
+            created_at=now,
+        )
+    )
+    session.status = to_status
+    if to_status == "failed":
+        session.failure_code = (failure_code or "payment_failed")[:60]
+        session.failure_message = (failure_message or "The payment failed")[:500]
+    if session.terminal:
+        session.completed_at = now
+    _announce(session, f"payment_session.{to_status}")
+    return True
+
+
+def apply_provider_status(
+    session: PaymentSession, attempt: Attempt, reported: PaymentStatus, *, cause: str
+) -> str:
+    """Apply what a provider reports about ``attempt``; returns the effect it had.
+
+    Effects: ``applied`` (the session moved), ``recorded`` (only the attempt moved),
+    ``duplicate``, ``out_of_order``, ``ignored_final`` (the session had already ended),
+    ``conflict`` (a success after the session ended), ``unrecognized``.
+    """
+    status = reported.status
+    if status not in PROVIDER_STATUSES:
+        log.warning("attempt %s: unrecognized provider status %r", attempt.id, status)
+        return "unrecognized"
+    if attempt.status == status:
+        return "duplicate"
+    if attempt.status in FINAL_ATTEMPT_STATUSES:
+        if status != "succeeded":
+            return "out_of_order"
+    elif _ATTEMPT_PROGRESS.get(status, 99) < _ATTEMPT_PROGRESS[attempt.status]:
+        return "out_of_order"
+    _record_on_attempt(attempt, reported)
+    return _apply_to_session(session, attempt, reported, cause)
+
+
+def report_outcome(attempt: Attempt, outcome: str) -> None:
+    """ROUTING HOOK: an attempt's outcome became known (``succeeded``, ``failed``, ``error``).
+
+    Called inside the caller's transaction, once per outcome, right after the attempt row
+    records it. The learned router plugs in here; it must neither commit nor raise.
+    """
+
+
+def flag_conflict(session: PaymentSession, attempt: Attempt, *, cause: str) -> None:
+    """A provider took money for a session that had already ended: flag it for a refund."""
+    session.conflict = True
+    db.session.add(
+        SessionTransition(
+            session_id=session.id,
+            from_status=session.status,
+            to_status=session.status,
+            cause=f"conflict: {attempt.provider} reported success for {attempt.id} ({cause})"[:200],
+        )
+    )
+    _announce(session, "payment_session.conflict")
+
+
+def _record_on_attempt(attempt: Attempt, reported: PaymentStatus) -> None:
+    attempt.status = reported.status
+    if reported.status in ("failed", "canceled", "expired"):
+        attempt.error_code = (reported.failure_code or attempt.error_code or reported.status)[:60]
+        if reported.failure_message:
+            attempt.error_message = reported.failure_message[:500]
+    if reported.status in FINAL_ATTEMPT_STATUSES:
+        attempt.completed_at = utcnow()
+    if reported.status in ("succeeded", "failed"):
+        report_outcome(attempt, reported.status)
+
+
+def _apply_to_session(
+    session: PaymentSession, attempt: Attempt, reported: PaymentStatus, cause: str
+) -> str:
+    if session.terminal:
+        if reported.status == "succeeded" and _paid_twice_or_late(session, attempt):
+            flag_conflict(session, attempt, cause=cause)
+            return "conflict"
+        return "ignored_final"
+    target = _SESSION_STATUS_FOR.get(reported.status)
+    if target is None or target == session.status:
+        return "recorded"
+    session.provider = attempt.provider
+    transition(
+        session,
+        target,
+        cause=f"{cause}: {attempt.provider} reported {reported.status} for {attempt.id}",
+        failure_code=reported.failure_code,
+        failure_message=reported.failure_message,
+    )
+    return "applied"
+
+
+def _paid_twice_or_late(session: PaymentSession, attempt: Attempt) -> bool:
+    """A success on a session that ended unpaid, or a second success on a paid one."""
+    if session.status != "succeeded":
+        return True
+    return any(a.status == "succeeded" and a.id != attempt.id for a in session.attempts)
+
+
+def _announce(session: PaymentSession, event_type: str) -> None:
+    record_event(
+        session.application_id,
+        session.mode,
+        event_type,
+        serialize_session(session),
+        session_id=session.id,
+    )
