@@ -1,0 +1,102 @@
+"""The operator's knobs on each sandbox provider, stored in the database so that every web
+and worker process sees a change at once (read per call, never cached)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kadosei.errors import invalid
+from kadosei.extensions import db
+from kadosei.models.sandbox import SandboxSettings
+
+MAX_SLOW_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """How a sandbox provider behaves right now."""
+
+    enabled: bool = True
+    down: bool = False
+    slow_ms: int = 0
+    error_rate: float = 0.0
+    success_rate: float = 1.0
+
+    @classmethod
+    def from_row(cls, row: SandboxSettings | None) -> Knobs:
+        if row is None:
+            return cls()
+        return cls(
+            enabled=row.enabled,
+            down=row.down,
+            slow_ms=row.slow_ms,
+            error_rate=row.error_rate,
+            success_rate=row.success_rate,
+        )
+
+    @property
+    def is_default(self) -> bool:
+        return self == Knobs()
+
+
+KNOB_NAMES = tuple(asdict(Knobs()))
+
+
+def load_knobs(provider: str) -> Knobs:
+    return Knobs.from_row(db.session.get(SandboxSettings, provider))
+
+
+def load_all_knobs() -> dict[str, Knobs]:
+    """Every provider with a settings row; a provider missing here has the defaults."""
+    rows = db.session.scalars(select(SandboxSettings)).all()
+    return {row.provider: Knobs.from_row(row) for row in rows}
+
+
+def update_knobs(provider: str, changes: dict[str, object]) -> Knobs:
+    """Validate and store ``changes`` (a subset of the knobs) for ``provider``; commits."""
+    cleaned = _validated(changes)
+    for _ in range(2):  # a concurrent first write may create the row under us: retry once
+        row = db.session.get(SandboxSettings, provider)
+        if row is None:
+            row = SandboxSettings(provider=provider, **asdict(Knobs()))
+            db.session.add(row)
+        for name, value in cleaned.items():
+            setattr(row, name, value)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        return Knobs.from_row(row)
+    raise invalid("provider", "The settings changed concurrently; try again")
+
+
+def reset_knobs(provider: str) -> Knobs:
+    return update_knobs(provider, asdict(Knobs()))
+
+
+def _validated(changes: dict[str, object]) -> dict[str, object]:
+    cleaned: dict[str, object] = {}
+    for name, value in changes.items():
+        if name in ("enabled", "down"):
+            if not isinstance(value, bool):
+                raise invalid(name, f"{name} must be true or false")
+            cleaned[name] = value
+        elif name == "slow_ms":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise invalid(name, "slow_ms must be a whole number of milliseconds")
+            if not 0 <= value <= MAX_SLOW_MS:
+                raise invalid(name, f"slow_ms must be between 0 and {MAX_SLOW_MS}")
+            cleaned[name] = value
+        elif name in ("error_rate", "success_rate"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise invalid(name, f"{name} must be a number between 0 and 1")
+            if not 0.0 <= float(value) <= 1.0:
+                raise invalid(name, f"{name} must be between 0 and 1")
+            cleaned[name] = float(value)
+        else:
+            raise invalid(name, f"Unknown sandbox setting: {name}")
+    return cleaned

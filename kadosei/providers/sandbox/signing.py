@@ -1,0 +1,44 @@
+"""What every sandbox provider's notification signature scheme shares: a per-provider secret
+derived from ``SECRET_KEY`` (no setup), a freshness window and case-blind header look-up."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+
+from flask import current_app
+
+from kadosei.providers.base import InvalidNotification
+
+# Notifications older (or further in the future) than this are refused as replays.
+TOLERANCE_SECONDS = 300
+
+
+def signing_secret(provider: str) -> bytes:
+    """The provider's notification secret: ``SANDBOX_SIGNING_SECRETS[provider]`` when set,
+    otherwise derived from ``SECRET_KEY`` so every process of a deployment agrees."""
+    configured = (current_app.config.get("SANDBOX_SIGNING_SECRETS") or {}).get(provider)
+    if configured:
+        return configured.encode()
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"kadosei-sandbox-notifications:{provider}".encode(), "sha256").digest()
+
+
+def hmac_digest(provider: str, message: bytes, algorithm: str = "sha256") -> bytes:
+    return hmac.new(signing_secret(provider), message, getattr(hashlib, algorithm)).digest()
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """``headers[name]`` ignoring case (a plain dict in-process, ``Headers`` over HTTP)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def check_fresh(timestamp: float) -> None:
+    if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
+        raise InvalidNotification("The notification's timestamp is outside the tolerance")
