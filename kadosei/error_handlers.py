@@ -59,8 +59,14 @@ def handle_http_exception(error: HTTPException):
             message = "Unrecognized request URL"
         elif status == 405:
             message = f"{request.method} is not allowed on this URL"
-        return _json_error(status, type_, code, message)
+        return _json_error(status, type_, code, message, _allow_header(error))
     return _page(status, error.name, error.description or "")
+
+
+def _allow_header(error: HTTPException) -> dict[str, str]:
+    """A 405 names the methods the URL takes (RFC 9110 §15.5.6)."""
+    allowed = getattr(error, "valid_methods", None)
+    return {"Allow": ", ".join(sorted(allowed))} if allowed else {}
 
 
 def handle_rate_limit(error: RateLimitExceeded):

@@ -8,7 +8,7 @@ import secrets
 
 from flask import Flask, current_app, g, jsonify, redirect, request
 
-from kadosei.errors import PermissionDenied
+from kadosei.errors import NotFound, PermissionDenied, invalid
 
 JSON_PREFIXES = ("/api/", "/providers/")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
@@ -44,6 +44,16 @@ def _require_https():
     return "HTTPS is required", 403
 
 
+def _refuse_nul_in_url():
+    """A NUL in the path or query names nothing (and PostgreSQL text cannot hold one)."""
+    if "\x00" in request.path:
+        raise NotFound("Unrecognized request URL")
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise invalid(name, f"{name} must not contain NUL characters")
+    return None
+
+
 def _add_headers(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -64,6 +74,8 @@ def _add_headers(response):
 
 
 def init_http(app: Flask) -> None:
-    app.before_request(_assign_request_id)
-    app.before_request(_require_https)
+    # Ahead of every extension's hooks: each response gets an id, and plain HTTP goes no further
+    # (a plain-HTTP form post is 403, not a CSRF or rate-limit answer).
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[:0] = [_assign_request_id, _require_https, _refuse_nul_in_url]
     app.after_request(_add_headers)

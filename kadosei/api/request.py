@@ -6,7 +6,7 @@ import json
 
 from flask import request
 
-from kadosei.errors import InvalidRequest, KadoseiError
+from kadosei.errors import InvalidRequest, KadoseiError, invalid
 
 
 class UnsupportedMediaType(KadoseiError):
@@ -24,9 +24,32 @@ def json_body(*, allow_empty: bool = False) -> dict:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Request bodies must be JSON (Content-Type: application/json)")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("The request body is not valid JSON", code="json_invalid") from None
     if not isinstance(data, dict):
         raise InvalidRequest("The request body must be a JSON object", code="json_invalid")
+    _reject_nul(data)
     return data
+
+
+def _reject_constant(name: str):
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259), whatever Python's parser allows."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _reject_nul(data: dict) -> None:
+    """No NUL characters anywhere: PostgreSQL text cannot store them (and nobody means them)."""
+    for name, value in data.items():
+        if _holds_nul(name) or _holds_nul(value):
+            raise invalid(name, f"{name} must not contain NUL characters")
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

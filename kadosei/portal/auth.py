@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from kadosei.errors import KadoseiError
-from kadosei.extensions import limiter
+from kadosei.login_limits import limit_failed_logins
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm, LoginForm, SignupForm
 from kadosei.services import accounts
@@ -20,18 +20,6 @@ def _safe_next(target: str | None) -> str:
     if relative and not urlsplit(target).netloc and "\\" not in target:
         return target
     return url_for("portal.dashboard")
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _login_account_key() -> str:
-    return f"login-account:{(request.form.get('email') or '').strip().lower()[:320]}"
-
-
-def _failed_login(response) -> bool:
-    return request.method == "POST" and response.status_code == 401
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -58,10 +46,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(
-    _login_limit, methods=["POST"], key_func=_login_account_key, deduct_when=_failed_login
-)
+@limit_failed_logins
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("portal.dashboard"))

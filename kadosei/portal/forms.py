@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
@@ -31,5 +38,7 @@ class ApplicationForm(FlaskForm):
 
 
 class ApiKeyForm(FlaskForm):
-    mode = SelectField("Mode", choices=[("test", "Test"), ("live", "Live")], default="test")
+    mode = SelectField(
+        "Mode", choices=[SelectChoice("test", "Test"), SelectChoice("live", "Live")], default="test"
+    )
     name = StringField("Name (optional)", validators=[Optional(), Length(max=100)])

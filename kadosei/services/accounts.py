@@ -7,7 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from kadosei.errors import AuthenticationFailed, InvalidRequest, invalid
+from kadosei.errors import AuthenticationFailed, InvalidRequest, invalid, missing
 from kadosei.extensions import db
 from kadosei.models import Merchant, User
 from kadosei.models.base import utcnow
@@ -16,6 +16,8 @@ from kadosei.services.audit import record_audit
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 128
+MAX_LOGIN_PASSWORD = 1024
+MAX_EMAIL = 320
 # Verified against when the e-mail is unknown, so both paths take the same time.
 _DUMMY_HASH: dict[tuple, str] = {}
 
@@ -66,31 +68,46 @@ def create_merchant(name: object, email: object, password: object, ip: str | Non
     return merchant, user
 
 
+def _credential(value: object, param: str) -> str:
+    """A present string field of a log-in; its content is never judged here (no hints)."""
+    if value is None or value == "":
+        raise missing(param)
+    if not isinstance(value, str):
+        raise invalid(param, f"{param} must be a string")
+    return value
+
+
 def authenticate(email: object, password: object, ip: str | None = None) -> User:
-    """The user for these credentials, or ``401 invalid_credentials`` either way."""
-    if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
-        raise AuthenticationFailed("Invalid e-mail or password")
-    user = find_user_by_email(email)
+    """The user for these credentials, or ``401 invalid_credentials`` either way.
+
+    An unknown e-mail costs the same password hash as a known one, so timing tells nothing.
+    """
+    address = _credential(email, "email")
+    secret = _credential(password, "password")
+    user = find_user_by_email(address) if _plausible_email(address) else None
     hasher = _hasher()
     try:
-        if user is None:
-            hasher.verify(_dummy_hash(hasher), password + "\x00")
-        else:
-            hasher.verify(user.password_hash, password)
+        if user is None or len(secret) > MAX_LOGIN_PASSWORD:
+            hasher.verify(_dummy_hash(hasher), secret[:MAX_LOGIN_PASSWORD] + "\x00")
+            raise VerificationError  # the dummy hash never verifies; this is for the reader
+        hasher.verify(user.password_hash, secret)
     except (VerificationError, InvalidHashError):
         user_id = user.id if user else None
         merchant_id = user.merchant_id if user else None
         record_audit("login.failed", merchant_id=merchant_id, user_id=user_id, ip=ip)
         db.session.commit()
         raise AuthenticationFailed("Invalid e-mail or password") from None
-    if user is None:  # pragma: no cover - the dummy hash never verifies
-        raise AuthenticationFailed("Invalid e-mail or password")
     if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+        user.password_hash = hasher.hash(secret)
     user.last_login_at = utcnow()
     record_audit("login.succeeded", merchant_id=user.merchant_id, user_id=user.id, ip=ip)
     db.session.commit()
     return user
+
+
+def _plausible_email(address: str) -> bool:
+    """Worth a look-up: not overlong and free of NUL (which PostgreSQL text cannot hold)."""
+    return len(address) <= MAX_EMAIL and "\x00" not in address
 
 
 def _dummy_hash(hasher: PasswordHasher) -> str:

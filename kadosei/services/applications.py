@@ -27,10 +27,14 @@ def create_application(merchant_id: str, data: dict, *, user_id: str | None = No
 
 def update_application(application: Application, data: dict) -> Application:
     validation.reject_unknown(data, {"name", "description"})
+    # Check every field before changing any: a refused request changes nothing.
+    changes = {}
     if "name" in data:
-        application.name = validation.string(data, "name", max_length=100, required=True)
+        changes["name"] = validation.string(data, "name", max_length=100, required=True)
     if "description" in data:
-        application.description = validation.string(data, "description", max_length=500)
+        changes["description"] = validation.string(data, "description", max_length=500)
+    for field, value in changes.items():
+        setattr(application, field, value)
     db.session.commit()
     return application
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 
-from kadosei.errors import invalid, not_found
+from kadosei.errors import NotFound, invalid
 from kadosei.extensions import db
 
+_LIMIT = re.compile(r"[0-9]{1,3}")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
@@ -22,7 +24,7 @@ class Page:
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise invalid("limit", f"limit must be an integer between 1 and {MAX_LIMIT}")
     return int(raw)
 
@@ -36,7 +38,7 @@ def paginate(query: Select, model, *, limit: int, starting_after: str | None) ->
         scoped_ids = query.with_only_columns(model.pk).where(model.id == starting_after)
         cursor = db.session.scalar(scoped_ids)
         if cursor is None:
-            raise not_found("object", starting_after) from None
+            raise NotFound(f"No such object '{starting_after}'", param="starting_after")
         query = query.where(model.pk < cursor)
     rows = list(db.session.scalars(query.order_by(model.pk.desc()).limit(limit + 1)))
     return Page(rows[:limit], len(rows) > limit)

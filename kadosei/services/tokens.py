@@ -12,7 +12,7 @@ import jwt
 from flask import current_app
 from sqlalchemy import select, update
 
-from kadosei.errors import AuthenticationFailed
+from kadosei.errors import AuthenticationFailed, invalid, missing
 from kadosei.extensions import db
 from kadosei.models import RefreshToken, User
 from kadosei.models.base import new_id, utcnow
@@ -136,7 +136,11 @@ def revoke_refresh_token(token: object) -> None:
 
 
 def _find_refresh(token: object) -> RefreshToken:
-    if not isinstance(token, str) or not token.startswith(REFRESH_PREFIX) or len(token) > 200:
+    if token is None or token == "":
+        raise missing("refresh_token")
+    if not isinstance(token, str):
+        raise invalid("refresh_token", "refresh_token must be a string")
+    if not token.startswith(REFRESH_PREFIX) or len(token) > 200:
         raise AuthenticationFailed("The refresh token is not valid")
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.digest == _digest(token)))
     if row is None:

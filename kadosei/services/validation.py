@@ -34,6 +34,8 @@ def string(
         return None
     if not isinstance(value, str):
         raise invalid(name, f"{name} must be a string")
+    if "\x00" in value:
+        raise invalid(name, f"{name} must not contain NUL characters")
     value = value.strip()
     if len(value) < min_length:
         if required:

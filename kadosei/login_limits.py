@@ -1,0 +1,45 @@
+"""Failed-login limits shared by the portal and the API (§2): per client address and per
+account, counted together whichever door the attempts come through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app, request
+
+from kadosei.extensions import limiter
+from kadosei.http import is_json_path
+
+ACCOUNT_SCOPE = "login-account"
+CLIENT_SCOPE = "login-client"
+
+
+def _limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _account_key() -> str:
+    """The e-mail being tried (form or JSON body), whoever tries it."""
+    if is_json_path(request.path):
+        data = request.get_json(silent=True)
+        email = data.get("email") if isinstance(data, dict) else None
+    else:
+        email = request.form.get("email")
+    return f"{ACCOUNT_SCOPE}:{str(email or '').strip().lower()[:320]}"
+
+
+def limit_failed_logins(view: Callable) -> Callable:
+    """Count failed (401) log-ins per account and per client address; 429 past the limit."""
+    view = limiter.shared_limit(
+        _limit, ACCOUNT_SCOPE, key_func=_account_key, methods=["POST"], deduct_when=_failed
+    )(view)
+    return limit_failed_token_use(view)
+
+
+def limit_failed_token_use(view: Callable) -> Callable:
+    """Count failed (401) credential checks per client address, shared with log-ins."""
+    return limiter.shared_limit(_limit, CLIENT_SCOPE, methods=["POST"], deduct_when=_failed)(view)

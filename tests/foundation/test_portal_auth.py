@@ -1,0 +1,190 @@
+"""Portal sign-up, log-in, log-out and the CSRF token on every form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from foundation_support import csrf_token
+from sqlalchemy import func, select
+
+from kadosei.models import Merchant, User
+from tests.factories import PASSWORD
+
+
+def _count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _logged_in(client) -> bool:
+    response = client.get("/")
+    return response.status_code == 200 and "Log out" in response.get_data(as_text=True)
+
+
+def test_signup_creates_merchant_and_owner_and_signs_them_in(portal, client, db):
+    response = portal.signup("Ada@Example.com")
+
+    assert response.status_code == 302
+    user = db.session.scalar(select(User))
+    assert user.email == "ada@example.com"
+    assert user.merchant.name == "Ada's Shop"
+    assert _logged_in(client)
+
+
+def test_signup_without_csrf_token_is_refused_and_creates_nothing(client, db):
+    data = {
+        "merchant_name": "Shop",
+        "email": "eve@example.com",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    response = client.post("/signup", data=data)
+    wrong = client.post("/signup", data={**data, "csrf_token": "forged"})
+
+    assert response.status_code == 400
+    assert wrong.status_code == 400
+    assert _count(db, User) == 0
+    assert _count(db, Merchant) == 0
+
+
+def test_signup_with_taken_email_or_weak_password_shows_the_error(portal, factories, db):
+    factories.make_merchant(email="taken@example.com")
+
+    taken = portal.signup("taken@example.com")
+    weak = portal.signup("new@example.com", password="short")
+
+    assert taken.status_code == 200
+    assert "already exists" in taken.get_data(as_text=True)
+    assert weak.status_code == 200
+    assert _count(db, User) == 1
+
+
+def test_login_form_uses_email_and_password_input_types(client):
+    html = client.get("/login").get_data(as_text=True)
+
+    assert re.search(
+        r'<input[^>]*type="email"[^>]*name="email"|<input[^>]*name="email"'
+        r'[^>]*type="email"',
+        html,
+    )
+    assert re.search(
+        r'<input[^>]*type="password"[^>]*name="password"|<input[^>]*name="password"'
+        r'[^>]*type="password"',
+        html,
+    )
+
+
+def test_signup_form_uses_email_and_password_input_types(client):
+    html = client.get("/signup").get_data(as_text=True)
+
+    assert re.search(r'type="email"[^>]*name="email"|name="email"[^>]*type="email"', html)
+    assert len(re.findall(r'type="password"', html)) == 2
+
+
+def test_login_with_right_password_signs_in(portal, factories, client):
+    _, user = factories.make_merchant()
+
+    response = portal.login(user.email)
+
+    assert response.status_code == 302
+    assert _logged_in(client)
+
+
+def test_login_with_wrong_password_or_unknown_email_says_the_same(portal, factories, client):
+    _, user = factories.make_merchant()
+
+    wrong = portal.login(user.email, "not the password at all")
+    unknown = portal.login("nobody@example.com")
+
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Invalid e-mail or password" in wrong.get_data(as_text=True)
+    assert "Invalid e-mail or password" in unknown.get_data(as_text=True)
+    assert not _logged_in(client)
+
+
+def test_login_without_csrf_token_is_refused(client, factories):
+    _, user = factories.make_merchant()
+
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+
+    assert response.status_code == 400
+    assert not _logged_in(client)
+
+
+def test_logout_is_a_post_with_csrf_and_ends_the_session(portal, factories, client):
+    _, user = factories.make_merchant()
+    portal.login(user.email)
+
+    assert client.get("/logout").status_code == 405
+    refused = client.post("/logout", data={"csrf_token": "wrong"})
+    assert refused.status_code == 400
+    assert _logged_in(client)
+
+    response = portal.post_form("/logout", {}, token_from="/")
+    assert response.status_code == 302
+    assert not _logged_in(client)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "https:evil.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_login_never_redirects_off_site(portal, factories, target):
+    _, user = factories.make_merchant()
+
+    response = portal.login(user.email, path=f"/login?next={target}", token_from="/login")
+
+    location = response.headers["Location"]
+    assert response.status_code == 302
+    assert "evil" not in location and "javascript" not in location
+
+
+def test_login_follows_a_relative_next(portal, factories):
+    _, user = factories.make_merchant()
+
+    response = portal.login(user.email, path="/login?next=/applications/x", token_from="/login")
+
+    assert response.headers["Location"].endswith("/applications/x")
+
+
+def test_portal_pages_need_a_login(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_session_cookie_is_secure_httponly_and_samesite(portal, factories, client):
+    _, user = factories.make_merchant()
+
+    response = portal.login(user.email)
+
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_portal_login_is_rate_limited_per_client_address(app, portal, client, factories):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    _, user = factories.make_merchant()
+    for n in range(3):
+        assert portal.login(f"someone{n}@example.com").status_code == 401
+
+    limited = portal.login(user.email)
+
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert not _logged_in(client)
+
+
+def test_csrf_token_helper_reads_real_pages(client):
+    assert csrf_token(client.get("/signup").get_data(as_text=True))
