@@ -1,0 +1,161 @@
+"""Shared pieces of the webhook tests: a real local HTTP receiver that verifies signatures with
+the ``standardwebhooks`` library, an app wired to the run's Redis, and event helpers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from kadosei.extensions import db
+from kadosei.models import Event
+from kadosei.services import webhook_endpoints
+from kadosei.services.events import record_event
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def event_id(self) -> str:
+        return self.headers["webhook-id"]
+
+    def verify(self, secret: str) -> dict:
+        """The payload, if the signature verifies with ``secret`` (raises otherwise)."""
+        return Webhook(secret).verify(self.body, self.headers)
+
+    def verifies(self, secret: str) -> bool:
+        try:
+            self.verify(secret)
+        except WebhookVerificationError:
+            return False
+        return True
+
+
+@dataclass
+class Receiver:
+    """A merchant's webhook receiver on 127.0.0.1: records every request, answers ``status``
+    (or what ``respond`` says) after ``delay`` seconds."""
+
+    status: int = 200
+    delay: float = 0.0
+    respond: Callable[[Received], int] | None = None
+    received: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrived: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._arrived = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                item = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                    time.monotonic(),
+                )
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                status = receiver.respond(item) if receiver.respond else receiver.status
+                answer = json.dumps({"received": True, "status": status}).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except OSError:
+                    pass  # the sender gave up (timeout test): it still counts as received
+                with receiver._arrived:
+                    receiver.received.append(item)
+                    receiver._arrived.notify_all()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._arrived.wait(remaining)
+            return list(self.received)
+
+    def event_ids(self) -> list[str]:
+        with self._lock:
+            return [item.event_id for item in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def webhook_app(app, redis_url, redis_client):
+    """The test app, on the run's Redis, letting test-mode endpoints target 127.0.0.1."""
+    app.config.update(
+        REDIS_URL=redis_url,
+        KADOSEI_WEBHOOK_ALLOW_PRIVATE=True,
+        KADOSEI_WEBHOOK_TIMEOUT=2.0,
+    )
+    app.extensions.pop("kadosei_redis", None)
+    return app
+
+
+def make_endpoint(factories, url: str, *, mode: str = "test", events=None, merchant=None):
+    """A merchant's application with one webhook endpoint, created through the service."""
+    application = factories.make_application(merchant)
+    data = {"url": url, "mode": mode}
+    if events is not None:
+        data["events"] = events
+    endpoint = webhook_endpoints.create_endpoint(application, data)
+    return application, endpoint
+
+
+def emit(application, event_type: str = "payment_session.succeeded", *, mode: str = "test"):
+    """Record an event the way the payment code does, and commit it."""
+    event = record_event(
+        application.id,
+        mode,
+        event_type,
+        {"id": "ps_test", "object": "payment_session", "status": "succeeded", "amount": 1999},
+    )
+    db.session.commit()
+    return event
+
+
+def event_ids(events: list[Event]) -> set[str]:
+    return {event.id for event in events}
