@@ -8,6 +8,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 ENVIRONMENTS = ("development", "production", "testing")
+MIN_SECRET_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -39,6 +40,9 @@ def load_config(overrides: dict | None = None) -> dict:
         if production:
             raise ConfigError("SECRET_KEY must be set in production")
         secret = "dev-only-insecure-secret-key-change-me"
+    if production and len(secret) < MIN_SECRET_LENGTH:
+        # It signs the JWTs (HS256 wants a key of at least 256 bits) and the portal sessions.
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
 
     default_db = f"sqlite:///{BASE_DIR / 'instance' / 'kadosei.db'}"
     database_url = overrides.pop("DATABASE_URL", None) or os.environ.get("DATABASE_URL")

@@ -1,0 +1,127 @@
+"""Settings (§9) and the operator's create-merchant command."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from kadosei.config import ConfigError, load_config, normalize_database_url
+from kadosei.models import Merchant, User
+from kadosei.services import accounts
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config({"KADOSEI_ENV": "production"})
+
+
+def test_production_refuses_a_short_secret_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "short")
+
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config({"KADOSEI_ENV": "production"})
+
+
+def test_production_defaults_are_strict(monkeypatch):
+    for name in ("KADOSEI_PROXY_COUNT", "KADOSEI_ALLOW_HTTP_LOOPBACK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+
+    config = load_config({"KADOSEI_ENV": "production"})
+
+    assert config["KADOSEI_PROXY_COUNT"] == 1
+    assert config["KADOSEI_ALLOW_HTTP_LOOPBACK"] is False
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_development_allows_loopback_http_unless_told_not_to(monkeypatch):
+    monkeypatch.delenv("KADOSEI_ALLOW_HTTP_LOOPBACK", raising=False)
+    assert load_config({"KADOSEI_ENV": "development"})["KADOSEI_ALLOW_HTTP_LOOPBACK"] is True
+
+    monkeypatch.setenv("KADOSEI_ALLOW_HTTP_LOOPBACK", "0")
+    assert load_config({"KADOSEI_ENV": "development"})["KADOSEI_ALLOW_HTTP_LOOPBACK"] is False
+
+
+def test_an_unknown_environment_is_refused():
+    with pytest.raises(ConfigError):
+        load_config({"KADOSEI_ENV": "staging"})
+
+
+def test_a_plain_postgresql_url_works_as_is():
+    assert normalize_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_production_password_hashing_is_argon2id_at_owasp_cost(app):
+    app.config.update(load_config({"KADOSEI_ENV": "testing"}))  # the real argon2 parameters
+
+    stored = accounts.hash_password("correct horse battery")
+
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PasswordHasher().verify(stored, "correct horse battery")
+
+
+def test_create_merchant_with_password_option(app, db):
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(
+        args=[
+            "create-merchant",
+            "--name",
+            "Acme",
+            "--email",
+            "Ops@Acme.example",
+            "--password",
+            "a long enough password",
+        ]
+    )
+
+    user = db.session.scalar(select(User))
+    assert result.exit_code == 0, result.output
+    assert "Created merchant" in result.output
+    assert user.email == "ops@acme.example"
+    assert db.session.scalar(select(Merchant)).name == "Acme"
+    assert accounts.authenticate("ops@acme.example", "a long enough password").id == user.id
+
+
+def test_create_merchant_prompts_for_the_password_twice(app, db):
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(
+        args=["create-merchant", "--name", "Acme", "--email", "ops@acme.example"],
+        input="a long enough password\na long enough password\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "a long enough password" not in result.output
+    assert accounts.authenticate("ops@acme.example", "a long enough password")
+
+
+def test_create_merchant_refuses_a_weak_password_or_taken_email(app, db, factories):
+    factories.make_merchant(email="taken@example.com")
+    runner = app.test_cli_runner()
+
+    weak = runner.invoke(
+        args=["create-merchant", "--name", "A", "--email", "a@example.com", "--password", "short"]
+    )
+    taken = runner.invoke(
+        args=[
+            "create-merchant",
+            "--name",
+            "B",
+            "--email",
+            "taken@example.com",
+            "--password",
+            "a long enough password",
+        ]
+    )
+
+    assert weak.exit_code != 0 and "password" in weak.output
+    assert taken.exit_code != 0 and "already exists" in taken.output
+    assert len(db.session.scalars(select(User)).all()) == 1
