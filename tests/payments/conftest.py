@@ -1,0 +1,46 @@
+"""Fixtures for the payment road: an app whose queue is the run's real Redis (or the embedded
+server), a merchant's test key, the merchant's API client and a customer's browser."""
+
+from __future__ import annotations
+
+import pytest
+from payments_support import Customer, MerchantApi
+
+from kadosei.extensions import db as _db
+from tests.conftest import HttpsClient, _truncate_all, make_test_app
+
+
+@pytest.fixture
+def app(database_url, _schema, redis_url, redis_client):
+    """As the root ``app``, but with a queue, and the delayed card completing at once."""
+    app = make_test_app(database_url, redis_url, SANDBOX_PROCESSING_SECONDS=0)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _truncate_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = HttpsClient
+    return app.test_client()
+
+
+@pytest.fixture
+def test_key(factories):
+    """(application, secret) of a merchant's test-mode key."""
+    application = factories.make_application()
+    _, secret = factories.make_api_key(application, "test")
+    return application, secret
+
+
+@pytest.fixture
+def merchant(client, test_key) -> MerchantApi:
+    return MerchantApi(client, test_key[1])
+
+
+@pytest.fixture
+def customer(app) -> Customer:
+    app.test_client_class = HttpsClient
+    return Customer(app.test_client())
