@@ -50,6 +50,7 @@ class Receiver:
     status: int = 200
     delay: float = 0.0
     respond: Callable[[Received], int] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
@@ -77,6 +78,8 @@ class Receiver:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(answer)))
+                    for name, value in receiver.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(answer)
                 except OSError:
