@@ -1,3 +1,96 @@
-"""(being built)"""
+"""The sandbox providers page: what each offers and costs, and the operator's knobs."""
 
-from kadosei.portal.blueprint import bp  # noqa: F401
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FloatField, IntegerField
+from wtforms.validators import InputRequired
+
+from kadosei.errors import KadoseiError, not_found
+from kadosei.models.payment import PAYMENT_METHODS
+from kadosei.portal.blueprint import NAV_ITEMS, bp
+from kadosei.providers import registry
+from kadosei.providers.base import Fee
+from kadosei.providers.sandbox.adapter import SandboxProvider
+from kadosei.providers.sandbox.knobs import Knobs, load_all_knobs, update_knobs
+from kadosei.services.currencies import all_currencies
+
+NAV_ITEMS.append(("portal.sandbox_providers", "Sandbox"))
+
+
+class KnobsForm(FlaskForm):
+    enabled = BooleanField("Enabled (offered to routing)")
+    down = BooleanField("Down (its API refuses every call)")
+    slow_ms = IntegerField("Slow (ms added to every API call)", validators=[InputRequired()])
+    error_rate = FloatField("Error rate (0–1 of checkouts)", validators=[InputRequired()])
+    success_rate = FloatField("Success rate (0–1 of valid cards)", validators=[InputRequired()])
+
+
+@dataclass(frozen=True)
+class MethodOffer:
+    method: str
+    fee: Fee
+    currencies: str
+
+
+@bp.get("/sandbox-providers")
+@login_required
+def sandbox_providers():
+    knobs = load_all_knobs()
+    rows = [
+        (provider, _offers(provider), _form_for(knobs.get(provider.name, Knobs())))
+        for provider in registry.sandbox_providers()
+    ]
+    return render_template("portal/sandbox/index.html", rows=rows)
+
+
+@bp.post("/sandbox-providers/<provider>")
+@login_required
+def update_sandbox_provider(provider: str):
+    if registry.get_sandbox_provider(provider) is None:
+        raise not_found("sandbox provider", provider)
+    form = KnobsForm()
+    if form.validate_on_submit():
+        try:
+            update_knobs(provider, _changes(form))
+        except KadoseiError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(f"{provider} updated: every kadosei process uses it from now on.", "success")
+    else:
+        flash("Slow must be a whole number and the rates numbers between 0 and 1.", "error")
+    return redirect(url_for("portal.sandbox_providers"))
+
+
+def _form_for(knobs: Knobs) -> KnobsForm:
+    return KnobsForm(formdata=None, data=knobs.__dict__)
+
+
+def _changes(form: KnobsForm) -> dict[str, object]:
+    return {
+        "enabled": form.enabled.data,
+        "down": form.down.data,
+        "slow_ms": form.slow_ms.data,
+        "error_rate": form.error_rate.data,
+        "success_rate": form.success_rate.data,
+    }
+
+
+def _offers(provider: SandboxProvider) -> list[MethodOffer]:
+    capabilities = provider.capabilities()
+    every = len(all_currencies())
+    offers = []
+    for method in PAYMENT_METHODS:
+        if method not in capabilities.methods:
+            continue
+        allowed = capabilities.method_currencies.get(method, capabilities.currencies)
+        if allowed is None:
+            text = f"every ISO 4217 currency ({every})"
+        else:
+            text = ", ".join(sorted(allowed))
+        offers.append(MethodOffer(method, capabilities.fees[method], text))
+    return offers

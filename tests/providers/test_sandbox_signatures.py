@@ -1,0 +1,157 @@
+"""Each sandbox provider's own notification signature: what it signs verifies, and a forged,
+tampered, stale or unsigned notification raises InvalidNotification."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sandbox_support import create_checkout, payment
+
+from kadosei.providers.base import InvalidNotification
+from kadosei.providers.registry import get_provider
+
+STALE = int(time.time()) - 3600
+
+
+def _failed_payment(db, name):
+    provider = get_provider(name)
+    row = payment(db, create_checkout(db, provider))
+    row.status, row.failure_code, row.failure_message = "failed", "card_declined", "Declined."
+    db.session.commit()
+    return provider, row
+
+
+def _tamper(body: bytes) -> bytes:
+    return body.replace(b"card_declined", b"card_approved")
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
+def test_a_notification_signed_by_the_provider_verifies(db, name):
+    provider, row = _failed_payment(db, name)
+    body, headers = provider.build_notification(row)
+    reported = provider.parse_notification(body, headers)
+    assert reported.provider_reference == row.id
+    assert reported.status == "failed"
+    assert reported.failure_code == "card_declined"
+    assert reported.failure_message == "Declined."
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
+def test_headers_are_matched_whatever_their_case(db, name):
+    provider, row = _failed_payment(db, name)
+    body, headers = provider.build_notification(row)
+    lowered = {key.lower(): value for key, value in headers.items()}
+    assert provider.parse_notification(body, lowered).status == "failed"
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
+def test_a_tampered_body_is_refused(db, name):
+    provider, row = _failed_payment(db, name)
+    body, headers = provider.build_notification(row)
+    with pytest.raises(InvalidNotification):
+        provider.parse_notification(_tamper(body), headers)
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
+def test_another_providers_signature_is_refused(db, name):
+    """Each provider has its own secret: Lumen's signature scheme with Orbit's name fails."""
+    provider, row = _failed_payment(db, name)
+    body, headers = provider.build_notification(row)
+    for other in ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit"):
+        if other != name:
+            with pytest.raises(InvalidNotification):
+                get_provider(other).parse_notification(body, headers)
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
+def test_a_signature_made_with_another_secret_is_refused(app, db, name):
+    provider, row = _failed_payment(db, name)
+    app.config["SANDBOX_SIGNING_SECRETS"] = {name: "an-attackers-guess"}
+    body, headers = provider.build_notification(row)
+    app.config["SANDBOX_SIGNING_SECRETS"] = {}
+    with pytest.raises(InvalidNotification):
+        provider.parse_notification(body, headers)
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
+def test_garbage_bodies_are_refused_without_crashing(db, name):
+    provider, row = _failed_payment(db, name)
+    _, headers = provider.build_notification(row)
+    for body in (b"", b"not json", b"[]", b'{"data": "x"}', b'{"notificationItems": [1]}'):
+        with pytest.raises(InvalidNotification):
+            provider.parse_notification(body, headers)
+
+
+def test_lumen_refuses_a_missing_or_malformed_header(db):
+    provider, row = _failed_payment(db, "sandbox_lumen")
+    body, headers = provider.build_notification(row)
+    with pytest.raises(InvalidNotification, match="missing"):
+        provider.parse_notification(body, {})
+    for bad in ("", "v1=abc", "t=123", "t=abc,v1=00", headers["Lumen-Signature"] + "0"):
+        with pytest.raises(InvalidNotification):
+            provider.parse_notification(body, {"Lumen-Signature": bad})
+
+
+def test_lumen_refuses_a_stale_signature(db):
+    provider, row = _failed_payment(db, "sandbox_lumen")
+    body, _ = provider.build_notification(row)
+    stale = {"Lumen-Signature": provider.signature_header(body, STALE)}
+    with pytest.raises(InvalidNotification, match="tolerance"):
+        provider.parse_notification(body, stale)
+
+
+def test_lumen_accepts_any_of_several_v1_signatures_during_a_secret_roll(db):
+    provider, row = _failed_payment(db, "sandbox_lumen")
+    body, headers = provider.build_notification(row)
+    rolled = headers["Lumen-Signature"].replace("t=", "v1=deadbeef,t=", 1)
+    assert provider.parse_notification(body, {"Lumen-Signature": rolled}).status == "failed"
+
+
+def test_orbit_refuses_a_missing_header(db):
+    provider, row = _failed_payment(db, "sandbox_orbit")
+    body, _ = provider.build_notification(row)
+    with pytest.raises(InvalidNotification, match="missing"):
+        provider.parse_notification(body, {})
+
+
+def test_orbit_refuses_a_stale_sent_at_even_when_signed(db):
+    provider, row = _failed_payment(db, "sandbox_orbit")
+    body, _ = provider.build_notification(row)
+    message = json.loads(body)
+    message["sent_at"] = STALE
+    stale_body = json.dumps(message).encode()
+    headers = {"X-Orbit-Signature": provider.signature(stale_body)}
+    with pytest.raises(InvalidNotification, match="tolerance"):
+        provider.parse_notification(stale_body, headers)
+
+
+def test_harbor_refuses_an_item_without_its_hmac_signature(db):
+    provider, row = _failed_payment(db, "sandbox_harbor")
+    body, headers = provider.build_notification(row)
+    message = json.loads(body)
+    del message["notificationItems"][0]["NotificationRequestItem"]["additionalData"]
+    with pytest.raises(InvalidNotification, match="hmacSignature"):
+        provider.parse_notification(json.dumps(message).encode(), headers)
+
+
+def test_harbor_refuses_a_stale_event_date_even_when_signed(db):
+    provider, row = _failed_payment(db, "sandbox_harbor")
+    body, headers = provider.build_notification(row)
+    message = json.loads(body)
+    item = message["notificationItems"][0]["NotificationRequestItem"]
+    item["eventDate"] = datetime.fromtimestamp(STALE, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    item["additionalData"]["hmacSignature"] = provider.item_signature(item)
+    with pytest.raises(InvalidNotification, match="tolerance"):
+        provider.parse_notification(json.dumps(message).encode(), headers)
+
+
+def test_harbor_reports_its_event_codes_in_kadoseis_words(db):
+    provider, row = _failed_payment(db, "sandbox_harbor")
+    for status in ("processing", "succeeded", "canceled", "expired"):
+        row.status, row.failure_code, row.failure_message = status, None, None
+        body, headers = provider.build_notification(row)
+        reported = provider.parse_notification(body, headers)
+        assert (reported.status, reported.failure_code) == (status, None)
