@@ -4,6 +4,7 @@ from kadosei.api import (  # noqa: F401  (routes register on import)
     auth,
     events,
     management,
+    openapi,
     payments,
     webhook_endpoints,
 )

@@ -131,3 +131,53 @@ def test_revoking_twice_keeps_the_first_revocation_time(factories, db):
     api_keys.revoke_api_key(key)
 
     assert key.revoked_at == first
+
+
+# ----- the api_key_required decorator, through the payment API -----
+
+
+def test_a_jwt_on_an_api_key_endpoint_is_refused(client, factories):
+    _, user = factories.make_merchant()
+
+    response = client.get("/api/v1/payment_sessions", headers=factories.jwt_headers(user))
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_credentials"
+
+
+def test_a_live_key_opens_the_payment_api_until_revoked(client, factories):
+    key, secret = factories.make_api_key()
+    headers = factories.key_headers(secret)
+    assert client.get("/api/v1/payment_sessions", headers=headers).status_code == 200
+
+    api_keys.revoke_api_key(key)
+    response = client.get("/api/v1/payment_sessions", headers=headers)
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "key_revoked"
+
+
+def test_an_archived_applications_key_is_refused_by_the_payment_api(client, factories):
+    key, secret = factories.make_api_key()
+    applications.archive_application(key.application)
+
+    response = client.get("/api/v1/payment_sessions", headers=factories.key_headers(secret))
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "key_revoked"
+
+
+def test_payment_api_without_credentials_is_missing_credentials(client):
+    response = client.get("/api/v1/payment_sessions")
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "missing_credentials"
+
+
+def test_using_a_key_records_last_used_at(client, factories, db):
+    key, secret = factories.make_api_key()
+
+    client.get("/api/v1/payment_sessions", headers=factories.key_headers(secret))
+
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key.pk).last_used_at is not None
