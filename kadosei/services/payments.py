@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from sqlalchemy import Select, select
 
-from kadosei.api.serializers import serialize_session
 from kadosei.errors import KadoseiError, Unprocessable, invalid, not_found
 from kadosei.extensions import db
 from kadosei.models import SESSION_STATUSES, Application, PaymentSession
@@ -17,7 +16,7 @@ from kadosei.services.idempotency import StoredResponse
 from kadosei.services.pagination import Page, paginate
 from kadosei.services.provider_choice import eligible_providers
 from kadosei.services.session_fields import SessionFields, parse_session_fields
-from kadosei.services.session_state import lock_session, transition
+from kadosei.services.session_state import lock_session, session_payload, transition
 
 
 def create_payment_session(
@@ -51,7 +50,7 @@ def _create(
     session = _new_session(application, mode, fields)
     db.session.add(session)
     db.session.flush()
-    response = StoredResponse(201, serialize_session(session))
+    response = StoredResponse(201, session_payload(session))
     if idempotency_key is not None:
         idempotency.complete(application.id, mode, idempotency_key, response)
     db.session.commit()

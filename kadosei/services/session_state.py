@@ -14,7 +14,6 @@ import logging
 
 from sqlalchemy import select, update
 
-from kadosei.api.serializers import serialize_session
 from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession, SessionTransition
 from kadosei.models.base import utcnow
@@ -192,11 +191,19 @@ def _paid_twice_or_late(session: PaymentSession, attempt: Attempt) -> bool:
     return any(a.status == "succeeded" and a.id != attempt.id for a in session.attempts)
 
 
+def session_payload(session: PaymentSession) -> dict:
+    """The session exactly as the API returns it: every event's ``data.object``."""
+    # Imported here, not at the top: the kadosei.api package imports these services.
+    from kadosei.api.serializers import serialize_session
+
+    return serialize_session(session)
+
+
 def _announce(session: PaymentSession, event_type: str) -> None:
     record_event(
         session.application_id,
         session.mode,
         event_type,
-        serialize_session(session),
+        session_payload(session),
         session_id=session.id,
     )

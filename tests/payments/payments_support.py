@@ -117,3 +117,35 @@ def run_jobs(app: Flask) -> None:
     """Run every queued job (sandbox notifications, delayed cards) as the worker would."""
     worker = AppWorker([get_queue(app)], connection=redis_connection(app))
     worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+
+
+def signed_notification(reference: str, status: str, **changes) -> tuple[str, bytes, dict]:
+    """What the sandbox provider holding ``reference`` would send if its payment were now
+    ``status``: (provider name, body, headers), signed with that provider's real scheme."""
+    from kadosei.models.sandbox import SandboxPayment
+    from kadosei.providers.registry import get_sandbox_provider
+
+    stored = SandboxPayment.query.filter_by(id=reference).one()
+    reported = SandboxPayment(
+        id=stored.id,
+        provider=stored.provider,
+        attempt_id=stored.attempt_id,
+        session_id=stored.session_id,
+        mode=stored.mode,
+        amount=stored.amount,
+        currency=stored.currency,
+        payment_method=stored.payment_method,
+        return_url=stored.return_url,
+        status=status,
+        **changes,
+    )
+    body, headers = get_sandbox_provider(stored.provider).build_notification(reported)
+    return stored.provider, body, headers
+
+
+def post_notification(client: FlaskClient, provider: str, body: bytes, headers: dict):
+    return client.post(
+        f"/providers/{provider}/notifications",
+        data=body,
+        headers={**headers, "Content-Type": "application/json"},
+    )

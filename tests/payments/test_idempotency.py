@@ -82,6 +82,7 @@ def test_a_key_still_in_flight_is_409_in_use(app, merchant, test_key, db):
 
 def test_keys_are_scoped_to_the_application_and_mode(client, factories, merchant, test_key):
     application, _ = test_key
+    _, live_secret = factories.make_api_key(application, "live")
     other_app = factories.make_application(name="Other")
     _, other_secret = factories.make_api_key(other_app, "test")
     first = merchant.create(key="shared")
@@ -91,7 +92,14 @@ def test_keys_are_scoped_to_the_application_and_mode(client, factories, merchant
         headers={**factories.key_headers(other_secret), "Idempotency-Key": "shared"},
     )
 
+    live = client.post(
+        "/api/v1/payment_sessions",
+        json=session_body(amount=5),
+        headers={**factories.key_headers(live_secret), "Idempotency-Key": "shared"},
+    )
+
     assert other.status_code == 201 and other.json["id"] != first.json["id"]
+    assert live.status_code == 422  # not 409: the live mode never saw the test-mode key
 
 
 def test_an_overlong_key_is_refused(merchant):
