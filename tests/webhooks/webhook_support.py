@@ -45,13 +45,17 @@ class Received:
 @dataclass
 class Receiver:
     """A merchant's webhook receiver on 127.0.0.1: records every request, answers ``status``
-    (or what ``respond`` says) after ``delay`` seconds."""
+    (or what ``respond`` says) after ``delay`` seconds. Given a ``secret``, it verifies like a
+    real receiver: a request that does not verify is answered 400 and kept in ``rejected``."""
 
     status: int = 200
     delay: float = 0.0
     respond: Callable[[Received], int] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    secret: str | None = None
+    rejected: list[Received] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    started: int = 0  # requests that have begun (received counts finished ones)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
 
@@ -63,6 +67,9 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
+                with receiver._arrived:
+                    receiver.started += 1
+                    receiver._arrived.notify_all()
                 length = int(self.headers.get("Content-Length") or 0)
                 item = Received(
                     self.path,
@@ -72,7 +79,9 @@ class Receiver:
                 )
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                verified = receiver.secret is None or item.verifies(receiver.secret)
                 status = receiver.respond(item) if receiver.respond else receiver.status
+                status = status if verified else 400
                 answer = json.dumps({"received": True, "status": status}).encode()
                 try:
                     self.send_response(status)
@@ -85,7 +94,7 @@ class Receiver:
                 except OSError:
                     pass  # the sender gave up (timeout test): it still counts as received
                 with receiver._arrived:
-                    receiver.received.append(item)
+                    (receiver.received if verified else receiver.rejected).append(item)
                     receiver._arrived.notify_all()
 
             def log_message(self, *args) -> None:
@@ -109,6 +118,11 @@ class Receiver:
                     break
                 self._arrived.wait(remaining)
             return list(self.received)
+
+    def wait_for_start(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until ``count`` requests have begun (e.g. one is in flight right now)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self.started >= count, timeout)
 
     def event_ids(self) -> list[str]:
         with self._lock:
@@ -149,9 +163,11 @@ def make_endpoint(factories, url: str, *, mode: str = "test", events=None, merch
 
 
 def emit(application, event_type: str = "payment_session.succeeded", *, mode: str = "test"):
-    """Record an event the way the payment code does, and commit it."""
+    """Record an event the way the payment code does, and commit it (``application`` may be
+    the row or its id: a worker run in this process detaches the test's rows)."""
+    application_id = application if isinstance(application, str) else application.id
     event = record_event(
-        application.id,
+        application_id,
         mode,
         event_type,
         {"id": "ps_test", "object": "payment_session", "status": "succeeded", "amount": 1999},
