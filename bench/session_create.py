@@ -1,0 +1,339 @@
+"""Benchmark: payment session creation against a bare Flask + SQLAlchemy one-row insert.
+
+Both run under gunicorn with the same settings (workers, PostgreSQL, loopback), in the same
+run, against a throwaway database that is dropped afterwards. A bounded load generator
+(threads over http.client, loopback only) measures requests per second and latency.
+
+    .venv/bin/python bench/session_create.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--workers 2] [--clients 8] [--seconds 8] [--rounds 2]
+
+Prints req/s, p50 and p99 for each, and the ratio kadosei / bare (the aim: at least 0.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kadosei.config import normalize_database_url  # noqa: E402  (after the path is set)
+
+SESSION_BODY = {
+    "amount": 1999,
+    "currency": "EUR",
+    "payment_method": "card",
+    "success_url": "https://shop.example/thanks",
+    "cancel_url": "https://shop.example/cart",
+    "reference": "order-42",
+    "metadata": {"cart": "c_123"},
+}
+
+
+# -- the bare endpoint: Flask + SQLAlchemy, one row per request -----------------------------
+
+
+class _BareBase(DeclarativeBase):
+    pass
+
+
+bare_db = SQLAlchemy(model_class=_BareBase)
+
+
+class BareRow(bare_db.Model):
+    __tablename__ = "bench_bare_rows"
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    body: Mapped[dict] = mapped_column(JSON)
+
+
+def bare_app() -> Flask:
+    """``gunicorn 'session_create:bare_app()'``: POST /rows inserts one row and answers 201."""
+    app = Flask("bare")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(os.environ["DATABASE_URL"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    bare_db.init_app(app)
+    with app.app_context():
+        bare_db.create_all()
+
+    @app.post("/rows")
+    def insert_row():
+        row = BareRow(id=f"row_{uuid.uuid4().hex}", body=request.get_json())
+        bare_db.session.add(row)
+        bare_db.session.commit()
+        return {"id": row.id, "body": row.body}, 201
+
+    return app
+
+
+# -- setting up and tearing down -------------------------------------------------------------
+
+
+def create_database(server_url: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(normalize_database_url(server_url))
+    name = f"kadosei_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, database_url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_url).database
+    admin = create_engine(
+        make_url(normalize_database_url(server_url)), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def prepare_kadosei(database_url: str) -> str:
+    """The schema and a merchant with a test key; returns the key's secret."""
+    from kadosei import create_app
+    from kadosei.extensions import db
+    from kadosei.services import accounts, api_keys, applications
+
+    app = create_app(_kadosei_config(database_url))
+    with app.app_context():
+        db.create_all()
+        merchant, _ = accounts.create_merchant(
+            "Bench shop", "bench@example.com", "bench-password-1"
+        )
+        application = applications.create_application(merchant.id, {"name": "Bench"})
+        secret = api_keys.create_api_key(application, {"mode": "test"}).secret
+        db.engine.dispose()
+    return secret
+
+
+def _kadosei_config(database_url: str) -> dict:
+    return {
+        "KADOSEI_ENV": "production",
+        "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-hs256",
+        "DATABASE_URL": database_url,
+        "KADOSEI_PUBLIC_URL": "https://kadosei.bench",
+        "KADOSEI_PROXY_COUNT": 1,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(target: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--worker-class", "sync",
+        "--log-level", "warning",
+        "--chdir", str(ROOT),
+        "--pythonpath", f"{ROOT},{ROOT / 'bench'}",
+        target,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn {target} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"gunicorn {target} did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+# -- the load generator ----------------------------------------------------------------------
+
+
+def load(
+    port: int, path: str, headers: dict, clients: int, seconds: float, unique_key: bool = False
+) -> dict:
+    """``clients`` threads POSTing the session body back to back for ``seconds`` (with a new
+    ``Idempotency-Key`` on every request when ``unique_key``)."""
+    body = json.dumps(SESSION_BODY).encode()
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client() -> None:
+        mine, failed = [], 0
+        while time.monotonic() < stop_at:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            started = time.perf_counter()
+            try:
+                sent = {**headers, "Idempotency-Key": uuid.uuid4().hex} if unique_key else headers
+                conn.request("POST", path, body=body, headers=sent)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 201
+            except OSError:
+                ok = False
+            finally:
+                conn.close()
+            if ok:
+                mine.append(time.perf_counter() - started)
+            else:
+                failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"latencies": latencies, "errors": errors[0], "elapsed": time.monotonic() - began}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    wsgi: str
+    path: str
+    env: dict
+    headers: dict
+    unique_key: bool = False
+
+
+def summarize(runs: list[dict]) -> dict:
+    latencies = sorted(value for run in runs for value in run["latencies"])
+    elapsed = sum(run["elapsed"] for run in runs)
+    return {
+        "requests": len(latencies),
+        "errors": sum(run["errors"] for run in runs),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[max(0, int(len(latencies) * 0.99) - 1)]
+        if latencies
+        else float("nan"),
+    }
+
+
+def targets(database_url: str, secret: str) -> list[Target]:
+    env = {"DATABASE_URL": database_url, "REDIS_URL": ""}
+    kadosei_env = {
+        **env,
+        "KADOSEI_ENV": "production",
+        "SECRET_KEY": _kadosei_config(database_url)["SECRET_KEY"],
+        "KADOSEI_PUBLIC_URL": "https://kadosei.bench",
+        "KADOSEI_PROXY_COUNT": "1",
+    }
+    api_headers = {"Authorization": f"Bearer {secret}", "X-Forwarded-Proto": "https"}
+    path = "/api/v1/payment_sessions"
+    return [
+        Target("bare insert", "session_create:bare_app()", "/rows", env, {}),
+        Target("kadosei create", "wsgi:app", path, kadosei_env, api_headers),
+        Target("  with idem-key", "wsgi:app", path, kadosei_env, api_headers, unique_key=True),
+    ]
+
+
+def run(database_url: str, secret: str, args) -> dict[str, dict]:
+    """Start each server once, then measure in alternating rounds so drift hits all alike."""
+    runs: dict[str, list[dict]] = {}
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        for target in targets(database_url, secret):
+            if target.wsgi not in servers:
+                port = free_port()
+                servers[target.wsgi] = (
+                    start_gunicorn(target.wsgi, port, args.workers, target.env),
+                    port,
+                )
+        for _ in range(args.rounds):
+            for target in targets(database_url, secret):
+                port = servers[target.wsgi][1]
+                headers = {"Content-Type": "application/json", **target.headers}
+                load(port, target.path, headers, args.clients, 1.0, target.unique_key)  # warm
+                result = load(
+                    port, target.path, headers, args.clients, args.seconds, target.unique_key
+                )
+                runs.setdefault(target.name, []).append(result)
+    finally:
+        for process, _ in servers.values():
+            stop(process)
+    results = {name: summarize(measured) for name, measured in runs.items()}
+    for name, result in results.items():
+        if not result["requests"]:
+            raise SystemExit(f"{name}: no successful request; see gunicorn's output above")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per target per round")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    database_url = create_database(args.database_url)
+    try:
+        results = run(database_url, prepare_kadosei(database_url), args)
+    finally:
+        drop_database(args.database_url, database_url)
+
+    print(
+        f"gunicorn {args.workers} sync workers each, PostgreSQL, {args.clients} client threads, "
+        f"{args.rounds} rounds x {args.seconds:g} s per target"
+    )
+    for name, result in results.items():
+        print(
+            f"{name:16s} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.1f} ms  "
+            f"p99 {result['p99_ms']:6.1f} ms  ({result['requests']} ok, {result['errors']} errors)"
+        )
+    bare = results["bare insert"]["rps"]
+    print(f"ratio kadosei / bare: {results['kadosei create']['rps'] / bare:.2f} (aim >= 0.70)")
+    keyed = results["  with idem-key"]["rps"] / bare
+    print(f"ratio with a new Idempotency-Key per request / bare: {keyed:.2f}")
+
+
+if __name__ == "__main__":
+    main()
