@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from kadosei.errors import KadoseiError
+from kadosei.extensions import limiter
 from kadosei.login_limits import limit_failed_logins
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm, LoginForm, SignupForm
@@ -22,7 +23,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("portal.dashboard")
 
 
+def _signup_limit() -> str:
+    return current_app.config.get("SIGNUP_RATE_LIMIT", "20 per hour")
+
+
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"])
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("portal.dashboard"))

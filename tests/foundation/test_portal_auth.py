@@ -188,3 +188,17 @@ def test_portal_login_is_rate_limited_per_client_address(app, portal, client, fa
 
 def test_csrf_token_helper_reads_real_pages(client):
     assert csrf_token(client.get("/signup").get_data(as_text=True))
+
+
+def test_signups_are_limited_per_client_address(app, portal, db):
+    app.config["SIGNUP_RATE_LIMIT"] = "2 per hour"
+    portal.signup("one@example.com")
+    portal.client.post("/logout", data={"csrf_token": portal.token("/")})
+    portal.signup("two@example.com")
+    portal.client.post("/logout", data={"csrf_token": portal.token("/")})
+
+    limited = portal.signup("three@example.com")
+
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"]
+    assert _count(db, User) == 2
