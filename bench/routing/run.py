@@ -1,0 +1,137 @@
+"""Routing benchmark: every scenario × a few seeds × every policy, against the oracle.
+
+    .venv/bin/python bench/routing/run.py [--transactions 20000] [--seeds 1,2,3] [--jobs 2]
+
+Prints a markdown table and writes docs/routing-results.md and docs/routing-outage.svg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from kadosei.routing.scenarios import build  # noqa: E402
+from kadosei.routing.simulate import BUCKET, POLICIES, run  # noqa: E402
+from kadosei.routing.svg import timeline_svg  # noqa: E402
+
+SCENARIOS = ["stable", "drift", "outage", "step_change", "sparse", "fee_tradeoff"]
+RANDOM_SEEDS = [101, 102, 103, 104]
+# Policies that ignore outcomes never react; any share drop they show comes from the amount mix.
+NON_ADAPTIVE = {"static_cheapest", "round_robin"}
+COLUMNS = [
+    ("success_rate", "SR %", 2),
+    ("revenue_vs_oracle", "net rev. % of oracle", 2),
+    ("regret_pp", "regret pp", 2),
+    ("reaction", "outage: tx to <10% share", 0),
+    ("recovery", "recovery: tx to ½ share", 0),
+    ("exploration", "explore %", 1),
+    ("us_per_decision", "µs/decision", 1),
+]
+
+
+def _job(args: tuple[str, int, int, str]) -> tuple[str, int, str, dict]:
+    """One simulation run (in a worker process)."""
+    scenario, seed, n, policy = args
+    result = run(build(scenario, seed, n), policy, seed)
+    return scenario, seed, policy, result
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def aggregate(results: list[tuple[str, int, str, dict]]) -> dict[tuple[str, str], dict]:
+    """Per (scenario, policy): measures averaged over seeds (outage measures over events)."""
+    table: dict[tuple[str, str], dict] = {}
+    for scenario, _seed, policy, r in results:
+        row = table.setdefault((scenario, policy), {k: [] for k, _, _ in COLUMNS})
+        for key, _, _ in COLUMNS[:3] + COLUMNS[5:]:
+            row[key].append(r[key])
+        for o in r["outages"]:
+            row["reaction"].append(o["reaction"])
+            if o["recovery"] is not None:
+                row["recovery"].append(o["recovery"])
+    return {key: {k: _mean(v) for k, v in row.items()} for key, row in table.items()}
+
+
+def _cell(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _cell_for(policy: str, key: str, value: float | None, digits: int) -> str:
+    """A table cell; outage measures of policies that ignore outcomes read "never" / "–"."""
+    if policy in NON_ADAPTIVE and key in ("reaction", "recovery") and value is not None:
+        return "never" if key == "reaction" else "–"
+    return _cell(value, digits)
+
+
+def markdown(agg: dict, scenarios: list[str], policies: list[str]) -> str:
+    """A table per scenario and a summary of regret and outage reaction."""
+    out = []
+    header = "| policy | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
+    rule = "|" + "---|" * (len(COLUMNS) + 1)
+    for scenario in scenarios:
+        out += [f"### {scenario}", "", header, rule]
+        for policy in policies:
+            row = agg[(scenario, policy)]
+            cells = " | ".join(_cell_for(policy, k, row[k], d) for k, _, d in COLUMNS)
+            name = f"**{policy}**" if policy == "kadosei" else policy
+            out.append(f"| {name} | {cells} |")
+        out.append("")
+    out += ["### Regret (pp) by scenario", ""]
+    out.append("| policy | " + " | ".join(scenarios) + " | mean |")
+    out.append("|" + "---|" * (len(scenarios) + 2))
+    for policy in policies:
+        values = [agg[(s, policy)]["regret_pp"] for s in scenarios]
+        cells = " | ".join(f"{v:.2f}" for v in values)
+        out.append(f"| {policy} | {cells} | {statistics.fmean(values):.2f} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """Run the grid, print the table, write the docs."""
+    ap = argparse.ArgumentParser(description="routing benchmark")
+    ap.add_argument("--transactions", type=int, default=20000)
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--docs", default=str(ROOT / "docs"))
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    policies = list(POLICIES)
+    grid = [(s, seed) for s in SCENARIOS for seed in seeds] + [("random", s) for s in RANDOM_SEEDS]
+    jobs = [(s, seed, args.transactions, p) for s, seed in grid for p in policies]
+    started = time.perf_counter()
+    with Pool(args.jobs) as pool:
+        results = pool.map(_job, jobs, chunksize=1)
+    elapsed = time.perf_counter() - started
+    agg = aggregate(results)
+    scenarios = [*SCENARIOS, "random"]
+    table = markdown(agg, scenarios, policies)
+    print(table)
+    print(f"{len(jobs)} runs of {args.transactions} transactions in {elapsed:.0f} s")
+    docs = Path(args.docs)
+    docs.mkdir(parents=True, exist_ok=True)
+    intro = (
+        "# Routing benchmark results\n\n"
+        f"Generated by `bench/routing/run.py`: {args.transactions} transactions per run, "
+        f"seeds {args.seeds} per named scenario, unseen `random` scenarios with seeds "
+        f"{', '.join(map(str, RANDOM_SEEDS))}. Measures are means over seeds; outage measures "
+        "are means over the outages of providers the oracle was using (censored runs count "
+        "the whole outage / remaining run). See docs/routing.md for definitions.\n\n"
+    )
+    (docs / "routing-results.md").write_text(intro + table)
+    outage = {p: r for s, seed, p, r in results if s == "outage" and seed == seeds[0]}
+    sc = build("outage", seeds[0], args.transactions)
+    names = [p.name for p in sc.providers]
+    (docs / "routing-outage.svg").write_text(timeline_svg(sc, outage, names, BUCKET))
+
+
+if __name__ == "__main__":
+    main()
