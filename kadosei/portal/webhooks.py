@@ -1,3 +1,263 @@
-"""(being built)"""
+"""Webhook endpoints in the portal (API.md §8): endpoints per application, each with its secret
+(revealed on request), enable/disable, rotation, a test event, the delivery log and resend."""
 
-from kadosei.portal.blueprint import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import (
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from kadosei.errors import KadoseiError
+from kadosei.models import EVENT_TYPES, Application, WebhookEndpoint
+from kadosei.models.base import utcnow
+from kadosei.portal.blueprint import APPLICATION_LINKS, bp
+from kadosei.portal.forms import ActionForm
+from kadosei.services import applications
+from kadosei.services import webhook_endpoints as endpoints
+
+APPLICATION_LINKS.append(("portal.list_webhook_endpoints", "Webhooks"))
+PAGE_SIZE = 25
+BASE = "/applications/<app_id>/webhooks"
+
+
+class EndpointForm(FlaskForm):
+    url = URLField("Endpoint URL", validators=[DataRequired(), Length(max=2048)])
+    mode = SelectField(
+        "Mode", choices=[SelectChoice("test", "Test"), SelectChoice("live", "Live")], default="test"
+    )
+    description = TextAreaField("Description (optional)", validators=[Optional(), Length(max=500)])
+    events = SelectMultipleField(
+        "Events (none ticked: every event)",
+        choices=[SelectChoice(t) for t in endpoints.SUBSCRIBABLE_EVENTS],
+        option_widget=widgets.CheckboxInput(),
+        widget=widgets.ListWidget(prefix_label=False),
+        validate_choice=True,
+    )
+
+
+class EndpointSettingsForm(EndpointForm):
+    mode = StringField("Mode", render_kw={"disabled": True})
+
+
+def _scope(app_id: str) -> Application:
+    return applications.get_application(current_user.merchant_id, app_id)
+
+
+def _endpoint(app_id: str, we_id: str) -> tuple[Application, WebhookEndpoint]:
+    application = _scope(app_id)
+    return application, endpoints.get_endpoint(application, we_id)
+
+
+def _back(app_id: str, we_id: str):
+    return redirect(url_for("portal.show_webhook_endpoint", app_id=app_id, we_id=we_id))
+
+
+def _form_data(form: EndpointForm) -> dict:
+    return {
+        "url": form.url.data,
+        "events": list(form.events.data or []),
+        "description": form.description.data or None,
+    }
+
+
+@bp.get(BASE)
+@login_required
+def list_webhook_endpoints(app_id: str):
+    application = _scope(app_id)
+    return render_template(
+        "portal/webhooks/index.html",
+        application=application,
+        endpoints=endpoints.list_endpoints(application),
+        form=EndpointForm(),
+    )
+
+
+@bp.post(BASE)
+@login_required
+def create_webhook_endpoint(app_id: str):
+    application = _scope(app_id)
+    form = EndpointForm()
+    if not form.validate_on_submit():
+        flash("Enter the endpoint's URL (at most 2048 characters) and choose a mode.", "error")
+        return redirect(url_for("portal.list_webhook_endpoints", app_id=app_id))
+    try:
+        endpoint = endpoints.create_endpoint(
+            application, {**_form_data(form), "mode": form.mode.data}, user_id=current_user.id
+        )
+    except KadoseiError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("portal.list_webhook_endpoints", app_id=app_id))
+    flash("Endpoint added. Verify deliveries with the signing secret below.", "success")
+    return _render_endpoint(application, endpoint, reveal=True)
+
+
+@bp.get(f"{BASE}/<we_id>")
+@login_required
+def show_webhook_endpoint(app_id: str, we_id: str):
+    application, endpoint = _endpoint(app_id, we_id)
+    return _render_endpoint(application, endpoint, reveal=False)
+
+
+@bp.post(f"{BASE}/<we_id>/secret")
+@login_required
+def reveal_webhook_secret(app_id: str, we_id: str):
+    application, endpoint = _endpoint(app_id, we_id)
+    if not ActionForm().validate_on_submit():
+        return _back(app_id, we_id)
+    return _render_endpoint(application, endpoint, reveal=True)
+
+
+@bp.post(f"{BASE}/<we_id>/settings")
+@login_required
+def update_webhook_endpoint(app_id: str, we_id: str):
+    _, endpoint = _endpoint(app_id, we_id)
+    form = EndpointSettingsForm()
+    if not form.validate_on_submit():
+        flash("Enter a URL (at most 2048 characters); pick events from the list.", "error")
+        return _back(app_id, we_id)
+    try:
+        endpoints.update_endpoint(endpoint, _form_data(form), user_id=current_user.id)
+        flash("Endpoint saved.", "success")
+    except KadoseiError as exc:
+        flash(exc.message, "error")
+    return _back(app_id, we_id)
+
+
+@bp.post(f"{BASE}/<we_id>/enable")
+@login_required
+def enable_webhook_endpoint(app_id: str, we_id: str):
+    return _set_enabled(app_id, we_id, True, "Endpoint enabled: new events are sent to it.")
+
+
+@bp.post(f"{BASE}/<we_id>/disable")
+@login_required
+def disable_webhook_endpoint(app_id: str, we_id: str):
+    return _set_enabled(app_id, we_id, False, "Endpoint disabled: nothing more is sent to it.")
+
+
+def _set_enabled(app_id: str, we_id: str, enabled: bool, message: str):
+    _, endpoint = _endpoint(app_id, we_id)
+    if ActionForm().validate_on_submit():
+        endpoints.update_endpoint(endpoint, {"enabled": enabled}, user_id=current_user.id)
+        flash(message, "success")
+    return _back(app_id, we_id)
+
+
+@bp.post(f"{BASE}/<we_id>/rotate")
+@login_required
+def rotate_webhook_secret(app_id: str, we_id: str):
+    application, endpoint = _endpoint(app_id, we_id)
+    if not ActionForm().validate_on_submit():
+        return _back(app_id, we_id)
+    endpoints.rotate_secret(endpoint, user_id=current_user.id)
+    flash("New secret created. The old one keeps signing, alongside, for 24 hours.", "success")
+    return _render_endpoint(application, endpoint, reveal=True)
+
+
+@bp.post(f"{BASE}/<we_id>/test")
+@login_required
+def send_test_webhook(app_id: str, we_id: str):
+    _, endpoint = _endpoint(app_id, we_id)
+    if ActionForm().validate_on_submit():
+        try:
+            event = endpoints.send_test_event(endpoint)
+            flash(f"Test event {event.id} is on its way.", "success")
+        except KadoseiError as exc:
+            flash(exc.message, "error")
+    return _back(app_id, we_id)
+
+
+@bp.post(f"{BASE}/<we_id>/delete")
+@login_required
+def delete_webhook_endpoint(app_id: str, we_id: str):
+    _, endpoint = _endpoint(app_id, we_id)
+    if not ActionForm().validate_on_submit():
+        return _back(app_id, we_id)
+    endpoints.delete_endpoint(endpoint, user_id=current_user.id)
+    flash("Endpoint deleted: nothing more is sent to it.", "success")
+    return redirect(url_for("portal.list_webhook_endpoints", app_id=app_id))
+
+
+@bp.get(f"{BASE}/<we_id>/deliveries/<wd_id>")
+@login_required
+def show_webhook_delivery(app_id: str, we_id: str, wd_id: str):
+    application, endpoint = _endpoint(app_id, we_id)
+    delivery = endpoints.get_delivery(endpoint, wd_id)
+    return render_template(
+        "portal/webhooks/delivery.html",
+        application=application,
+        endpoint=endpoint,
+        delivery=delivery,
+        event=endpoints.delivery_event(delivery),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post(f"{BASE}/<we_id>/deliveries/<wd_id>/resend")
+@login_required
+def resend_webhook_delivery(app_id: str, we_id: str, wd_id: str):
+    _, endpoint = _endpoint(app_id, we_id)
+    delivery = endpoints.get_delivery(endpoint, wd_id)
+    if ActionForm().validate_on_submit():
+        try:
+            endpoints.resend_delivery(delivery, endpoint)
+            flash("Delivery queued again; its earlier tries stay in the log.", "success")
+        except KadoseiError as exc:
+            flash(exc.message, "error")
+    return redirect(
+        url_for("portal.show_webhook_delivery", app_id=app_id, we_id=we_id, wd_id=wd_id)
+    )
+
+
+def _render_endpoint(application: Application, endpoint: WebhookEndpoint, *, reveal: bool):
+    filters = {
+        name: (request.args.get(name) or "").strip() or None for name in ("status", "event_type")
+    }
+    page = endpoints.page_deliveries(
+        endpoint,
+        **filters,
+        limit=PAGE_SIZE,
+        starting_after=request.args.get("starting_after") or None,
+    )
+    next_url = None
+    if page.has_more:
+        kept = {name: value for name, value in filters.items() if value}
+        next_url = url_for(
+            "portal.show_webhook_endpoint",
+            app_id=application.id,
+            we_id=endpoint.id,
+            starting_after=page.items[-1].id,
+            **kept,
+        )
+    settings = EndpointSettingsForm(
+        data={
+            "url": endpoint.url,
+            "mode": endpoint.mode,
+            "description": endpoint.description,
+            "events": list(endpoint.events or []),
+        }
+    )
+    return render_template(
+        "portal/webhooks/show.html",
+        application=application,
+        endpoint=endpoint,
+        reveal=reveal,
+        page=page,
+        next_url=next_url,
+        filters=filters,
+        statuses=endpoints.DELIVERY_STATUSES,
+        event_types=EVENT_TYPES,
+        settings=settings,
+        action_form=ActionForm(),
+        now_utc=utcnow(),
+    )
