@@ -14,6 +14,7 @@ from kadosei.models.payment import (
     ProviderNotification,
     SessionTransition,
 )
+from kadosei.models.routing import ROUTING_RULE_KINDS, RoutingRule
 from kadosei.models.sandbox import SandboxPayment, SandboxSettings
 from kadosei.models.webhook import DeliveryTry, WebhookDelivery, WebhookEndpoint
 
@@ -21,6 +22,7 @@ __all__ = [
     "EVENT_TYPES",
     "MODES",
     "PAYMENT_METHODS",
+    "ROUTING_RULE_KINDS",
     "SESSION_STATUSES",
     "TERMINAL_STATUSES",
     "ApiKey",
@@ -34,6 +36,7 @@ __all__ = [
     "PaymentSession",
     "ProviderNotification",
     "RefreshToken",
+    "RoutingRule",
     "SandboxPayment",
     "SandboxSettings",
     "SessionTransition",
