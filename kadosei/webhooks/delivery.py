@@ -47,9 +47,10 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
     now = now or utcnow()
     lease = _claim(delivery_id, now)
     if lease is None:
+        db.session.rollback()
         return "skipped"  # not due, already done, or another worker holds it
     outgoing = _prepare(delivery_id, now)
-    db.session.commit()  # close the read transaction: nothing stays open while we wait
+    db.session.commit()  # the claim is taken; nothing stays open while the receiver answers
     if outgoing is None:
         return "canceled"
     result = send_try(outgoing)
@@ -99,7 +100,6 @@ def _claim(delivery_id: str, now: datetime) -> datetime | None:
         .values(locked_until=lease)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return lease if claimed.rowcount == 1 else None
 
 
