@@ -62,8 +62,16 @@ def http_session() -> requests.Session:
     return _session
 
 
-def post(destination: Destination, body: bytes, headers: dict[str, str], timeout: float):
-    """POST ``body`` to the pinned destination; never raises for network trouble."""
+def post(
+    destination: Destination,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    *,
+    verify: bool | str = True,
+) -> TryResult:
+    """POST ``body`` to the pinned destination; never raises for network trouble.
+    ``verify`` is the trust store (a CA bundle path in tests; the system's otherwise)."""
     started = time.monotonic()
     status_code = response_body = error = None
     try:
@@ -74,6 +82,7 @@ def post(destination: Destination, body: bytes, headers: dict[str, str], timeout
             timeout=(timeout, timeout),
             allow_redirects=False,
             stream=True,
+            verify=verify,
         ) as response:
             status_code = response.status_code
             response_body = _read_capped(response, deadline=started + timeout)
