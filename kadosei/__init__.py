@@ -37,12 +37,14 @@ def create_app(config: dict | None = None) -> Flask:
     from kadosei.cli import register_cli
     from kadosei.error_handlers import register_error_handlers
     from kadosei.http import init_http
+    from kadosei.services.routing_rules import load_configured_rules
     from kadosei.webhooks import init_webhooks
 
     init_http(app)
     init_webhooks(app)
     register_error_handlers(app)
     register_cli(app)
+    load_configured_rules(app)
     if app.config["KADOSEI_ALLOW_HTTP_LOOPBACK"]:
         log.warning("development mode: plain HTTP is accepted from loopback clients only")
     return app

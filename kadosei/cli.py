@@ -11,9 +11,11 @@ from kadosei.errors import KadoseiError
 def register_cli(app: Flask) -> None:
     from kadosei.jobs.worker import worker_command
     from kadosei.providers.sandbox.cli import sandbox_command
+    from kadosei.routing_cli import routing_command
 
     app.cli.add_command(worker_command)
     app.cli.add_command(sandbox_command)
+    app.cli.add_command(routing_command)
 
     @app.cli.command("create-merchant")
     @click.option("--name", required=True, help="The merchant's name.")

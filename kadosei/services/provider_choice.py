@@ -1,8 +1,8 @@
-"""Which providers a session's checkout tries, in order, and why: the seam routing replaces.
+"""Which providers a session's checkout tries, in order, and why: the seam routing plugs into.
 
-For now a deterministic rule: the eligible providers for the session's mode, method and
-currency, cheapest first for this amount, then by name. Each choice carries an explanation
-that is stored on the attempt and shown in the portal.
+The learned router (:mod:`kadosei.services.routing`) ranks the eligible providers by expected
+value, with the operator's rules around it. Each choice carries an explanation that is stored
+on the attempt and shown in the portal.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from kadosei.models import PaymentSession
 from kadosei.providers.base import Provider
 from kadosei.services.currencies import minor_unit
-
-STRATEGY = "static_fee_order"
 
 
 def eligible_providers(mode: str, method: str, currency: str) -> list[Provider]:
@@ -40,21 +38,6 @@ def fee_for(provider: Provider, method: str, amount: int, currency: str) -> int 
 
 def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
     """The providers to try for ``session``, best first, each with its explanation."""
-    priced = []
-    for provider in eligible_providers(session.mode, session.payment_method, session.currency):
-        fee = fee_for(provider, session.payment_method, session.amount, session.currency)
-        priced.append((fee if fee is not None else 2**62, provider.name, provider, fee))
-    priced.sort(key=lambda row: (row[0], row[1]))
-    candidates = [{"provider": name, "fee": fee} for _, name, _, fee in priced]
-    return [
-        (
-            provider,
-            {
-                "strategy": STRATEGY,
-                "rank": rank,
-                "reason": "eligible providers, cheapest fee for this amount first, then name",
-                "candidates": candidates,
-            },
-        )
-        for rank, (_, _, provider, _) in enumerate(priced, start=1)
-    ]
+    from kadosei.services import routing  # routing reaches the registry, built beside us
+
+    return routing.rank_providers(session)

@@ -132,8 +132,12 @@ def report_outcome(attempt: Attempt, outcome: str) -> None:
     """ROUTING HOOK: an attempt's outcome became known (``succeeded``, ``failed``, ``error``).
 
     Called inside the caller's transaction, once per outcome, right after the attempt row
-    records it. The learned router plugs in here; it must neither commit nor raise.
+    records it. The learned router learns from it once the transaction commits (and from an
+    attempt's first outcome only); it neither commits nor raises.
     """
+    from kadosei.services import routing
+
+    routing.report_outcome(attempt, outcome)
 
 
 def flag_conflict(session: PaymentSession, attempt: Attempt, *, cause: str) -> None:
