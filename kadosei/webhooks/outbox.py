@@ -32,6 +32,8 @@ def enqueue_delivery(delivery_id: str, tries_made: int, *, at: datetime | None =
 
 def _enqueue_committed(session: Session) -> None:
     """after_commit: queue the deliveries the transaction created; never raises."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the rows are not visible to workers until the outer commit
     delivery_ids = session.info.pop(NEW_DELIVERIES, None)
     if not delivery_ids:
         return
@@ -44,8 +46,10 @@ def _enqueue_committed(session: Session) -> None:
 
 
 def _forget_rolled_back(session: Session) -> None:
-    """after_rollback: the rows are gone, so are their ids."""
-    session.info.pop(NEW_DELIVERIES, None)
+    """after_rollback: the rows are gone, so are their ids. A savepoint's rollback keeps them:
+    ids of rows it undid only make jobs that find nothing to claim."""
+    if not session.in_nested_transaction():
+        session.info.pop(NEW_DELIVERIES, None)
 
 
 def install_outbox_listeners() -> None:

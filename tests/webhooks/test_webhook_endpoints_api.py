@@ -8,6 +8,8 @@ import pytest
 import webhook_support
 from webhook_support import Receiver
 
+from kadosei.jobs.queue import get_queue, redis_connection
+from kadosei.jobs.worker import AppWorker
 from kadosei.models import WebhookDelivery
 
 receiver = webhook_support.receiver
@@ -281,6 +283,11 @@ def test_post_test_sends_webhook_test_to_that_endpoint_only(
         assert [(d.endpoint_id, d.event_type) for d in deliveries] == [
             (filtered["id"], "webhook.test")
         ]
+        AppWorker([get_queue()], connection=redis_connection()).work(burst=True)
+        (request,) = receiver.wait_for(1)
+        payload = request.verify(filtered["secret"])
+        assert payload["id"] == event["id"] and payload["type"] == "webhook.test"
+        assert other_receiver.received == []
     finally:
         other_receiver.close()
 

@@ -70,6 +70,16 @@ def test_a_rolled_back_event_queues_nothing(webhook_app, factories, receiver):
     assert queued_job_ids() == [] and deliveries() == []
 
 
+def test_a_savepoint_commit_waits_for_the_outer_commit(webhook_app, factories, receiver):
+    application, _ = make_endpoint(factories, receiver.url)
+    with db.session.begin_nested():
+        record_event(application.id, "test", "payment_session.failed", {"id": "ps"})
+    assert queued_job_ids() == []  # released savepoint: still invisible to workers
+    db.session.commit()
+    (delivery,) = deliveries()
+    assert queued_job_ids() == [f"{delivery.id}-0"]
+
+
 def test_a_real_rq_worker_delivers_every_event_signed(webhook_app, factories, receiver):
     application, endpoint = make_endpoint(factories, receiver.url)
     secret = endpoint.secret
