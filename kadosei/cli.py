@@ -21,9 +21,10 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", required=True, help="The merchant's name.")
     @click.option("--email", required=True, help="The owner's e-mail (their login).")
     @click.option("--password", help="The owner's password; prompted for when omitted.")
-    def create_merchant_command(name: str, email: str, password: str | None) -> None:
+    @click.option("--operator", is_flag=True, help="Also make the owner a platform operator.")
+    def create_merchant_command(name: str, email: str, password: str | None, operator: bool):
         """Create a merchant and its owner user."""
-        from kadosei.services.accounts import create_merchant
+        from kadosei.services.accounts import create_merchant, set_operator
 
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -31,4 +32,20 @@ def register_cli(app: Flask) -> None:
             merchant, user = create_merchant(name, email, password)
         except KadoseiError as exc:
             raise click.ClickException(exc.message) from None
-        click.echo(f"Created merchant {merchant.id} ({merchant.name}); owner {user.email}")
+        if operator:
+            set_operator(user, True)
+        role = " (platform operator)" if operator else ""
+        click.echo(f"Created merchant {merchant.id} ({merchant.name}); owner {user.email}{role}")
+
+    @app.cli.command("set-operator")
+    @click.argument("email")
+    @click.option("--revoke", is_flag=True, help="Take the operator right away instead.")
+    def set_operator_command(email: str, revoke: bool) -> None:
+        """Grant (or --revoke) platform-operator rights to an existing user."""
+        from kadosei.services.accounts import find_user_by_email, set_operator
+
+        user = find_user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No user with e-mail {email}")
+        set_operator(user, not revoke)
+        click.echo(f"{user.email} is {'no longer ' if revoke else ''}a platform operator")

@@ -66,6 +66,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # Plain HTTP from a loopback client, for local development only (never production).
         "KADOSEI_ALLOW_HTTP_LOOPBACK": env == "development"
         and os.environ.get("KADOSEI_ALLOW_HTTP_LOOPBACK", "1") != "0",
+        # On a local development install every signed-in user may use operator pages.
+        "KADOSEI_OPEN_OPERATOR_PAGES": env == "development",
         "KADOSEI_API_KEY_PEPPER": os.environ.get("KADOSEI_API_KEY_PEPPER") or secret,
         "JWT_ACCESS_TTL": int(os.environ.get("KADOSEI_JWT_ACCESS_TTL", "900")),
         "JWT_REFRESH_TTL": int(os.environ.get("KADOSEI_JWT_REFRESH_TTL", str(30 * 86400))),

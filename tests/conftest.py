@@ -151,7 +151,12 @@ class HttpsClient(FlaskClient):
     def open(self, *args, **kwargs):
         if not args or isinstance(args[0], str):
             kwargs.setdefault("base_url", "https://localhost")
-        return super().open(*args, **kwargs)
+        # Each request gets an app context (so `g` and the database session) of its own, as in
+        # production; the test's own session then forgets what it had loaded.
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
-from kadosei.models.base import SequencedMixin, new_id, utcnow
+from kadosei.models.base import SequencedMixin, new_id, random_base62, utcnow
 
 
 class Merchant(SequencedMixin, db.Model):
@@ -30,10 +30,20 @@ class User(UserMixin, SequencedMixin, db.Model):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="owner")
+    # A platform operator (not a merchant role): may change platform-wide settings such as
+    # the sandbox providers' knobs. Granted only from the CLI.
+    is_operator: Mapped[bool] = mapped_column(default=False)
+    # Part of every portal session's id: changing it signs the user out everywhere.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: random_base62(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
     merchant: Mapped[Merchant] = relationship(back_populates="users")
 
     def get_id(self) -> str:
-        return self.id
+        """The portal session's user id: public id and session nonce."""
+        return f"{self.id}.{self.session_nonce}"
+
+    def end_all_sessions(self) -> None:
+        """Invalidate every portal session of this user (log-out, password change)."""
+        self.session_nonce = random_base62(16)

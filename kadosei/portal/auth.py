@@ -13,6 +13,7 @@ from kadosei.login_limits import limit_failed_logins
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm, LoginForm, SignupForm
 from kadosei.services import accounts
+from kadosei.services.accounts import end_portal_sessions
 
 
 def _safe_next(target: str | None) -> str:
@@ -74,6 +75,7 @@ def login():
 @login_required
 def logout():
     if ActionForm().validate_on_submit():
+        end_portal_sessions(current_user)
         logout_user()
         flash("You are logged out.", "info")
     return redirect(url_for("portal.login"))

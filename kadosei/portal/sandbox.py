@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import flash, redirect, render_template, url_for
-from flask_login import login_required
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField
 from wtforms.validators import InputRequired
@@ -17,6 +17,7 @@ from kadosei.providers import registry
 from kadosei.providers.base import Fee
 from kadosei.providers.sandbox.adapter import SandboxProvider
 from kadosei.providers.sandbox.knobs import Knobs, load_all_knobs, update_knobs
+from kadosei.services.accounts import may_operate
 from kadosei.services.currencies import all_currencies
 
 NAV_ITEMS.append(("portal.sandbox_providers", "Sandbox"))
@@ -45,7 +46,9 @@ def sandbox_providers():
         (provider, _offers(provider), _form_for(knobs.get(provider.name, Knobs())))
         for provider in registry.sandbox_providers()
     ]
-    return render_template("portal/sandbox/index.html", rows=rows)
+    return render_template(
+        "portal/sandbox/index.html", rows=rows, can_operate=may_operate(current_user)
+    )
 
 
 @bp.post("/sandbox-providers/<provider>")
@@ -53,6 +56,9 @@ def sandbox_providers():
 def update_sandbox_provider(provider: str):
     if registry.get_sandbox_provider(provider) is None:
         raise not_found("sandbox provider", provider)
+    if not may_operate(current_user):
+        # The knobs are platform-wide: one merchant must not break everyone's test mode.
+        abort(403, "Only a platform operator can change the sandbox providers.")
     form = KnobsForm()
     if form.validate_on_submit():
         try:

@@ -115,3 +115,23 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     if key not in _DUMMY_HASH:
         _DUMMY_HASH[key] = hasher.hash("kadosei-timing-equaliser")
     return _DUMMY_HASH[key]
+
+
+def set_operator(user: User, value: bool) -> None:
+    """Grant or revoke platform-operator rights (CLI only), audited."""
+    user.is_operator = value
+    action = "operator.granted" if value else "operator.revoked"
+    record_audit(action, merchant_id=user.merchant_id, user_id=user.id, target=user.id)
+    db.session.commit()
+
+
+def may_operate(user: User) -> bool:
+    """Platform-wide settings: operators, or anyone on a single-user development install."""
+    return bool(user.is_operator or current_app.config["KADOSEI_OPEN_OPERATOR_PAGES"])
+
+
+def end_portal_sessions(user: User) -> None:
+    """Log out: every portal session of ``user`` stops working, even a copied cookie."""
+    user.end_all_sessions()
+    record_audit("logout", merchant_id=user.merchant_id, user_id=user.id)
+    db.session.commit()

@@ -125,6 +125,19 @@ def test_logout_is_a_post_with_csrf_and_ends_the_session(portal, factories, clie
     assert not _logged_in(client)
 
 
+def test_logout_also_ends_a_copied_session_cookie(portal, factories, client, app):
+    _, user = factories.make_merchant()
+    portal.login(user.email)
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value, domain="localhost")
+    assert thief.get("/", base_url="https://localhost").status_code == 200  # the copy works
+
+    portal.post_form("/logout", {}, token_from="/")
+    response = thief.get("/", base_url="https://localhost")
+
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
 @pytest.mark.parametrize(
     "target",
     [

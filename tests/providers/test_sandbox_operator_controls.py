@@ -8,6 +8,7 @@ import re
 import pytest
 
 from kadosei.providers.sandbox.knobs import Knobs, load_knobs, update_knobs
+from kadosei.services.accounts import set_operator
 from tests.factories import PASSWORD
 
 
@@ -69,8 +70,10 @@ def test_cli_refuses_bad_input_and_changes_nothing(app, args):
     assert load_knobs("sandbox_lumen") == Knobs()
 
 
-def _login(client, factories):
+def _login(client, factories, operator=True):
     _, user = factories.make_merchant()
+    if operator:
+        set_operator(user, True)
     page = client.get("/login").get_data(as_text=True)
     client.post(
         "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": _token(page)}
@@ -150,3 +153,25 @@ def test_the_portal_form_for_an_unknown_provider_is_404(client, factories):
     token = _token(client.get("/sandbox-providers").get_data(as_text=True))
     response = client.post("/sandbox-providers/stripe", data=_form(csrf_token=token))
     assert response.status_code == 404
+
+
+def test_only_a_platform_operator_may_change_the_knobs(client, factories):
+    _login(client, factories, operator=False)
+    html = client.get("/sandbox-providers").get_data(as_text=True)
+    assert 'name="error_rate"' not in html and "platform operator" in html
+    token = _token(html)
+    response = client.post(
+        "/sandbox-providers/sandbox_orbit", data=_form(csrf_token=token, down="y")
+    )
+    assert response.status_code == 403
+    assert load_knobs("sandbox_orbit") == Knobs()
+
+
+def test_set_operator_cli_grants_and_revokes(app, factories):
+    _, user = factories.make_merchant()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["set-operator", user.email]).exit_code == 0
+    assert user.is_operator is True
+    assert runner.invoke(args=["set-operator", user.email, "--revoke"]).exit_code == 0
+    assert user.is_operator is False
+    assert runner.invoke(args=["set-operator", "nobody@example.com"]).exit_code != 0
