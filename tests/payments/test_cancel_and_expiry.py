@@ -139,3 +139,18 @@ def test_opening_the_checkout_of_a_session_past_expiry_expires_it(merchant, cust
     assert page.status_code == 200 and b"expired" in page.data
     assert merchant.session(session["id"])["status"] == "expired"
     assert Attempt.query.filter_by(session_id=session["id"]).count() == 0
+
+
+def test_cancel_when_the_provider_cannot_confirm_changes_nothing(merchant, customer):
+    from kadosei.providers.sandbox.knobs import update_knobs
+
+    session = merchant.create_session()
+    customer.go_to_hosted_page(session)
+    update_knobs(_attempt(session).provider, {"down": True})
+
+    response = merchant.post(f"/payment_sessions/{session['id']}/cancel")
+
+    assert response.status_code == 503
+    assert response.json["error"]["type"] == "api_error"
+    assert merchant.session(session["id"])["status"] == "open"
+    assert _attempt(session).status == "pending"
