@@ -203,8 +203,7 @@ def _apply_rules(
     session_id: str, order: list[str], explanation: dict[str, Any], plan: routing_rules.RulePlan
 ) -> tuple[list[str], dict[str, Any]]:
     """Put a fixed split's pick first and say in the explanation which rules applied."""
-    applied = [rule.describe() for rule in (plan.pin,) if rule is not None]
-    applied += [{"kind": "disable_provider", **item} for item in plan.excluded if _disabled(item)]
+    applied = [rule.describe() for rule in plan.applied()]
     explanation["excluded"] = plan.excluded
     if plan.split is not None:
         open_breakers = {
@@ -229,10 +228,6 @@ def _apply_rules(
     explanation["order"] = order
     explanation["candidates"] = _in_order(explanation.get("candidates", []), order)
     return order, explanation
-
-
-def _disabled(item: Mapping[str, str]) -> bool:
-    return item.get("rule") == "disable_provider"
 
 
 def _in_order(candidates: list[dict], order: list[str]) -> list[dict]:

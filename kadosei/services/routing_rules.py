@@ -68,6 +68,11 @@ class RulePlan:
     excluded: list[dict[str, str]] = field(default_factory=list)
     pin: Rule | None = None
     split: Rule | None = None
+    disables: list[Rule] = field(default_factory=list)  # those that left a provider out
+
+    def applied(self) -> list[Rule]:
+        """The rules that shaped this decision's candidates (the split is added by its user)."""
+        return ([self.pin] if self.pin is not None else []) + self.disables
 
 
 # -- reading and checking rules ---------------------------------------------------------------
@@ -204,9 +209,11 @@ def plan(rules: Sequence[Rule], providers: Sequence[str]) -> RulePlan:
     result = RulePlan(allowed=[], pin=pin, split=_winning(rules, "fixed_split"))
     for name in providers:
         if name in disabled:
-            result.excluded.append({"provider": name, "rule": "disable_provider"})
+            rule = disabled[name]
+            result.disables.append(rule)
+            result.excluded.append({"provider": name, "rule": rule.kind, "source": rule.source})
         elif pin is not None and name not in pin.data["providers"]:
-            result.excluded.append({"provider": name, "rule": "pin_providers"})
+            result.excluded.append({"provider": name, "rule": pin.kind, "source": pin.source})
         else:
             result.allowed.append(name)
     return result
