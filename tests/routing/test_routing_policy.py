@@ -185,3 +185,25 @@ def test_rank_is_fast():
         router.rank(CARD_EUR, cands, now=500.0)
     per_call = (time.perf_counter() - start) / 2000
     assert per_call < 200e-6  # well under 100 µs on a quiet machine; slack for CI
+
+
+def test_exploration_stops_when_the_evidence_is_clear():
+    router = Router(seed=12)
+    cands = [fees("good"), fees("poor")]
+    rates = {"good": 0.95, "poor": 0.70}
+    drive(router, rates, cands, 3000)
+    reasons = []
+    for i in range(3000, 4000):
+        ranked = router.rank(CARD_EUR, cands, now=i * 0.2)
+        reasons.append(ranked.reason)
+        outcome = "succeeded" if random.Random(i).random() < rates[ranked[0]] else "failed"
+        router.record(CARD_EUR, ranked[0], outcome, now=i * 0.2)
+    assert reasons.count("explore") <= 5  # a 25 pp gap leaves nothing worth trying
+
+
+def test_near_equal_providers_keep_being_compared():
+    router = Router(seed=13)
+    cands = [fees("a"), fees("b")]
+    picks = drive(router, {"a": 0.90, "b": 0.895}, cands, 3000)
+    last = picks[-1000:]
+    assert min(last.count("a"), last.count("b")) > 0  # a 0.5 pp gap is still being measured
