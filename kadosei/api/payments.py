@@ -10,6 +10,7 @@ from kadosei.api.request import json_body
 from kadosei.api.serializers import serialize_list, serialize_session
 from kadosei.services import payments
 from kadosei.services.pagination import parse_limit
+from kadosei.services.validation import reject_unknown
 
 
 @bp.post("/payment_sessions")
@@ -47,6 +48,6 @@ def get_payment_session(session_id: str):
 @bp.post("/payment_sessions/<session_id>/cancel")
 @api_key_required
 def cancel_payment_session(session_id: str):
-    json_body(allow_empty=True)
+    reject_unknown(json_body(allow_empty=True), set())
     session = payments.cancel_payment_session(g.application, g.mode, session_id)
     return serialize_session(session)

@@ -45,9 +45,11 @@ def list_payments():
 @login_required
 def show_payment(session_id: str):
     session = payments.get_merchant_session(current_user.merchant_id, session_id)
+    events = event_log.session_events(session.id)
     return render_template(
         "portal/payments/show.html",
         payment=session,
-        events=event_log.session_events(session.id),
+        events=events,
+        deliveries=event_log.deliveries_by_event(events),
         notifications=provider_notifications.for_session(session),
     )

@@ -116,29 +116,26 @@ def destination(session: PaymentSession, attempt: Attempt | None) -> str:
 
 def _claim_attempt(session_id: str, tried: list[str]) -> _Claim | CheckoutStep:
     """Under the session's lock: reuse the live attempt, or claim a new one at the next
-    provider not yet tried by this request."""
+    provider not yet tried by this request (committed before the provider is called)."""
     session = lock_session(session_id)
-    try:
-        step = _step_without_new_attempt(session)
-        if step is not None:
-            return step
-        ranked = [(p, why) for p, why in rank_providers(session) if p.name not in tried]
-        if not ranked:
-            return CheckoutStep("unavailable", session)
-        provider, explanation = ranked[0]
-        if tried:
-            explanation = {**explanation, "failover_after": list(tried)}
-        attempt = Attempt(
-            session_id=session.id,
-            provider=provider.name,
-            status="creating",
-            explanation=explanation,
-        )
-        db.session.add(attempt)
-        db.session.flush()
-        return _Claim(attempt.id, provider, _checkout_request(session, attempt))
-    finally:
-        db.session.commit()
+    claim = _step_without_new_attempt(session) or _new_attempt(session, tried)
+    db.session.commit()
+    return claim
+
+
+def _new_attempt(session: PaymentSession, tried: list[str]) -> _Claim | CheckoutStep:
+    ranked = [(p, why) for p, why in rank_providers(session) if p.name not in tried]
+    if not ranked:
+        return CheckoutStep("unavailable", session)
+    provider, explanation = ranked[0]
+    if tried:
+        explanation = {**explanation, "failover_after": list(tried)}
+    attempt = Attempt(
+        session_id=session.id, provider=provider.name, status="creating", explanation=explanation
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    return _Claim(attempt.id, provider, _checkout_request(session, attempt))
 
 
 def _step_without_new_attempt(session: PaymentSession) -> CheckoutStep | None:

@@ -6,7 +6,7 @@ from sqlalchemy import Select, select
 
 from kadosei.errors import invalid, not_found
 from kadosei.extensions import db
-from kadosei.models import EVENT_TYPES, Application, Event
+from kadosei.models import EVENT_TYPES, Application, Event, WebhookDelivery
 from kadosei.services.pagination import Page, paginate
 
 
@@ -46,3 +46,19 @@ def session_events(session_id: str) -> list[Event]:
 
 def _events_of(application_id: str, mode: str) -> Select:
     return select(Event).where(Event.application_id == application_id, Event.mode == mode)
+
+
+def deliveries_by_event(events: list[Event]) -> dict[str, list[WebhookDelivery]]:
+    """The webhook deliveries of each of ``events`` (the portal's timeline), oldest first."""
+    ids = [event.id for event in events]
+    if not ids:
+        return {}
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.event_id.in_(ids))
+        .order_by(WebhookDelivery.pk)
+    )
+    grouped: dict[str, list[WebhookDelivery]] = {}
+    for delivery in db.session.scalars(query):
+        grouped.setdefault(delivery.event_id, []).append(delivery)
+    return grouped

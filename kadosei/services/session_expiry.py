@@ -18,7 +18,6 @@ from kadosei.jobs.sweeps import register_sweep
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.providers.base import PaymentUnderWay, ProviderError
-from kadosei.services.idempotency import prune_idempotency_records
 from kadosei.services.provider_choice import get_provider
 from kadosei.services.session_state import (
     apply_provider_status,
@@ -104,9 +103,6 @@ def expire_due_sessions() -> int:
     ).all()
     db.session.commit()
     return sum(1 for session_id in due if expire_session_if_due(session_id))
-
-
-register_sweep(prune_idempotency_records)
 
 
 def _abandon_if_stale(attempt: Attempt) -> None:

@@ -154,3 +154,17 @@ def test_cancel_when_the_provider_cannot_confirm_changes_nothing(merchant, custo
     assert response.json["error"]["type"] == "api_error"
     assert merchant.session(session["id"])["status"] == "open"
     assert _attempt(session).status == "pending"
+
+
+def test_cancel_takes_no_parameters(merchant, client):
+    session = merchant.create_session()
+
+    response = client.post(
+        f"/api/v1/payment_sessions/{session['id']}/cancel",
+        json={"reason": "customer asked"},
+        headers=merchant.headers,
+    )
+
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "parameter_unknown"
+    assert merchant.session(session["id"])["status"] == "open"

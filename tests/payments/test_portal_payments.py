@@ -6,6 +6,7 @@ from __future__ import annotations
 from payments_support import MerchantApi, csrf_token, post_notification, signed_notification
 
 from kadosei.models import Attempt
+from kadosei.services import webhook_endpoints
 from tests.conftest import HttpsClient
 from tests.factories import PASSWORD
 
@@ -42,6 +43,9 @@ def test_the_detail_page_shows_attempts_why_and_the_conflict(app, factories, cli
     merchant_row, user = factories.make_merchant()
     application = factories.make_application(merchant_row)
     merchant = MerchantApi(client, factories.make_api_key(application)[1])
+    endpoint = webhook_endpoints.create_endpoint(
+        application, {"url": "https://hooks.shop.example/kadosei", "mode": "test"}
+    )
     session = merchant.create_session(description="Blue teapot")
     customer.go_to_hosted_page(session)
     attempt = Attempt.query.filter_by(session_id=session["id"]).one()
@@ -56,6 +60,7 @@ def test_the_detail_page_shows_attempts_why_and_the_conflict(app, factories, cli
     assert f"Why {attempt.provider} for" in page
     assert "payment_session.canceled" in page and "payment_session.conflict" in page
     assert "conflict" in page and "canceled by the merchant" in page
+    assert f"/webhooks/{endpoint.id}/deliveries/wd_" in page
 
 
 def test_the_payments_pages_need_a_login(client):
