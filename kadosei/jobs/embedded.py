@@ -4,6 +4,7 @@ development needs no install. Production points ``REDIS_URL`` at a real Redis in
 from __future__ import annotations
 
 import select
+import socket
 import threading
 
 import redis
@@ -16,6 +17,12 @@ _POLL_SECONDS = 0.1
 class _RequestHandler(TCPFakeRequestHandler):
     """fakeredis' handler, except that a command error (e.g. ``NOSCRIPT``, which redis-py
     answers with ``SCRIPT LOAD``) is replied to and the connection kept, as Redis does."""
+
+    def setup(self) -> None:
+        # Replies go out one small write per command: without TCP_NODELAY, Nagle's algorithm
+        # and delayed ACKs add ~40 ms to every pipelined round trip.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
 
     def handle(self) -> None:
         while not self.server._shutdown_event.is_set():
