@@ -62,7 +62,7 @@ def load_config(overrides: dict | None = None) -> dict:
         # Webhook delivery: per-try timeout (connect and read) and the claim a worker holds on a
         # delivery while sending it (longer than a try can last; a crashed worker's claim expires).
         "KADOSEI_WEBHOOK_TIMEOUT": float(os.environ.get("KADOSEI_WEBHOOK_TIMEOUT", "10")),
-        "KADOSEI_WEBHOOK_LEASE_SECONDS": int(os.environ.get("KADOSEI_WEBHOOK_LEASE_SECONDS", "60")),
+        "KADOSEI_WEBHOOK_LEASE_SECONDS": int(os.environ.get("KADOSEI_WEBHOOK_LEASE_SECONDS", "45")),
         # Plain HTTP from a loopback client, for local development only (never production).
         "KADOSEI_ALLOW_HTTP_LOOPBACK": env == "development"
         and os.environ.get("KADOSEI_ALLOW_HTTP_LOOPBACK", "1") != "0",

@@ -37,7 +37,7 @@ def _sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
-@click.option("--sweep-interval", default=20.0, show_default=True, help="Seconds between sweeps.")
+@click.option("--sweep-interval", default=10.0, show_default=True, help="Seconds between sweeps.")
 @with_appcontext
 def worker_command(burst: bool, sweep_interval: float) -> None:
     """Run a jobs worker (webhook deliveries, delayed provider events, expiry sweeps)."""

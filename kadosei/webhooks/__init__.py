@@ -13,6 +13,6 @@ def init_webhooks(app: Flask) -> None:
     from kadosei.webhooks.sweeper import requeue_due_deliveries
 
     app.config.setdefault("KADOSEI_WEBHOOK_TIMEOUT", 10.0)
-    app.config.setdefault("KADOSEI_WEBHOOK_LEASE_SECONDS", 60)
+    app.config.setdefault("KADOSEI_WEBHOOK_LEASE_SECONDS", 45)
     install_outbox_listeners()
     register_sweep(requeue_due_deliveries)
