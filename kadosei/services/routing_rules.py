@@ -52,12 +52,14 @@ class Rule:
 
     def describe(self) -> dict[str, Any]:
         """The rule as an explanation names it."""
-        return {
+        described = {
             "kind": self.kind,
             "source": self.source,
             "scope": self.merchant_id or "global",
-            **self.data,
         }
+        if self.note:
+            described["note"] = self.note
+        return {**described, **self.data}
 
 
 @dataclass
