@@ -68,3 +68,25 @@ def test_the_payments_pages_need_a_login(client):
 
     assert response.status_code in (302, 303)
     assert "/login" in response.headers["Location"]
+
+
+def test_the_payments_page_filters_by_application_and_mode_and_pages(app, factories, client):
+    merchant_row, user = factories.make_merchant()
+    shop = factories.make_application(merchant_row, name="Shop")
+    staging = factories.make_application(merchant_row, name="Staging")
+    shop_api = MerchantApi(client, factories.make_api_key(shop)[1])
+    staging_api = MerchantApi(client, factories.make_api_key(staging)[1])
+    shop_ids = [shop_api.create_session()["id"] for _ in range(26)]
+    staging_id = staging_api.create_session()["id"]
+    browser = _signed_in_browser(app, user)
+
+    first = browser.get(f"/payments?application={shop.id}&mode=test").get_data(as_text=True)
+
+    assert staging_id not in first
+    assert shop_ids[-1] in first and shop_ids[0] not in first  # newest first, 25 a page
+    assert f"starting_after={shop_ids[1]}" in first and f"application={shop.id}" in first
+    older = browser.get(
+        f"/payments?application={shop.id}&mode=test&starting_after={shop_ids[1]}"
+    ).get_data(as_text=True)
+    assert shop_ids[0] in older and "Older payments" not in older
+    assert browser.get("/payments?mode=live").status_code == 200
