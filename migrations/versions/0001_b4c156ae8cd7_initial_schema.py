@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3dac5ae0ab5b
+Revision ID: b4c156ae8cd7
 Revises: 
-Create Date: 2026-11-24 00:53:07.328667
+Create Date: 2026-11-24 01:48:23.381625
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '3dac5ae0ab5b'
+revision = 'b4c156ae8cd7'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -57,6 +57,45 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_provider_notifications_attempt_id'), ['attempt_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_provider_notifications_provider_reference'), ['provider_reference'], unique=False)
 
+    op.create_table('sandbox_payments',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('attempt_id', sa.String(length=40), nullable=False),
+    sa.Column('session_id', sa.String(length=40), nullable=False),
+    sa.Column('mode', sa.String(length=4), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('payment_method', sa.String(length=20), nullable=False),
+    sa.Column('return_url', sa.Text(), nullable=False),
+    sa.Column('description', sa.String(length=1000), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('failure_code', sa.String(length=60), nullable=True),
+    sa.Column('failure_message', sa.String(length=500), nullable=True),
+    sa.Column('card_last4', sa.String(length=4), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('completes_at', sa.DateTime(), nullable=True),
+    sa.Column('notification_due_at', sa.DateTime(), nullable=True),
+    sa.Column('notified_at', sa.DateTime(), nullable=True),
+    sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.PrimaryKeyConstraint('pk', name=op.f('pk_sandbox_payments')),
+    sa.UniqueConstraint('id', name=op.f('uq_sandbox_payments_id'))
+    )
+    with op.batch_alter_table('sandbox_payments', schema=None) as batch_op:
+        batch_op.create_index('ix_sandbox_payments_notify', ['notified_at', 'notification_due_at'], unique=False)
+        batch_op.create_index('ix_sandbox_payments_status_completes', ['status', 'completes_at'], unique=False)
+
+    op.create_table('sandbox_settings',
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('down', sa.Boolean(), nullable=False),
+    sa.Column('slow_ms', sa.Integer(), nullable=False),
+    sa.Column('error_rate', sa.Float(), nullable=False),
+    sa.Column('success_rate', sa.Float(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('provider', name=op.f('pk_sandbox_settings'))
+    )
     op.create_table('applications',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('merchant_id', sa.String(length=40), nullable=False),
@@ -87,12 +126,29 @@ def upgrade():
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_events_merchant_id'), ['merchant_id'], unique=False)
 
+    op.create_table('routing_rules',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=40), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_routing_rules_merchant_id_merchants')),
+    sa.PrimaryKeyConstraint('pk', name=op.f('pk_routing_rules')),
+    sa.UniqueConstraint('id', name=op.f('uq_routing_rules_id'))
+    )
+    with op.batch_alter_table('routing_rules', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_routing_rules_merchant_id'), ['merchant_id'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('merchant_id', sa.String(length=40), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('is_operator', sa.Boolean(), nullable=False),
+    sa.Column('session_nonce', sa.String(length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('last_login_at', sa.DateTime(), nullable=True),
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -347,6 +403,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_merchant_id'))
 
     op.drop_table('users')
+    with op.batch_alter_table('routing_rules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_routing_rules_merchant_id'))
+
+    op.drop_table('routing_rules')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_merchant_id'))
 
@@ -355,6 +415,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_applications_merchant_id'))
 
     op.drop_table('applications')
+    op.drop_table('sandbox_settings')
+    with op.batch_alter_table('sandbox_payments', schema=None) as batch_op:
+        batch_op.drop_index('ix_sandbox_payments_status_completes')
+        batch_op.drop_index('ix_sandbox_payments_notify')
+
+    op.drop_table('sandbox_payments')
     with op.batch_alter_table('provider_notifications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_provider_notifications_provider_reference'))
         batch_op.drop_index(batch_op.f('ix_provider_notifications_attempt_id'))
