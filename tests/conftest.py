@@ -120,8 +120,14 @@ def _schema(database_url):
 
 
 @pytest.fixture
-def app(database_url, _schema):
-    app = make_test_app(database_url)
+def app_config() -> dict:
+    """Settings for this test's app; an area's conftest overrides it (e.g. a real queue)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, _schema, app_config):
+    app = make_test_app(database_url, **app_config)
     with app.app_context():
         yield app
         _db.session.remove()

@@ -6,25 +6,13 @@ from __future__ import annotations
 import pytest
 from payments_support import Customer, MerchantApi
 
-from kadosei.extensions import db as _db
-from tests.conftest import HttpsClient, _truncate_all, make_test_app
+from tests.conftest import HttpsClient
 
 
 @pytest.fixture
-def app(database_url, _schema, redis_url, redis_client):
-    """As the root ``app``, but with a queue, and the delayed card completing at once."""
-    app = make_test_app(database_url, redis_url, SANDBOX_PROCESSING_SECONDS=0)
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _truncate_all()
-        _db.engine.dispose()
-
-
-@pytest.fixture
-def client(app):
-    app.test_client_class = HttpsClient
-    return app.test_client()
+def app_config(redis_url, redis_client) -> dict:
+    """A queue, and the delayed card completing at once."""
+    return {"REDIS_URL": redis_url, "SANDBOX_PROCESSING_SECONDS": 0}
 
 
 @pytest.fixture

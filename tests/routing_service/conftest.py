@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from routing_service_support import Clock, Customer, MerchantApi
 
-from kadosei.extensions import db as _db
-from tests.conftest import HttpsClient, _truncate_all, make_test_app
+from tests.conftest import HttpsClient
 
 
 @pytest.fixture
@@ -16,25 +15,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(database_url, _schema, redis_url, redis_client, clock):
-    app = make_test_app(
-        database_url,
-        redis_url,
-        SANDBOX_PROCESSING_SECONDS=0,
-        KADOSEI_ROUTING_CLOCK=clock,
-        KADOSEI_ROUTING_SEED=7,
-    )
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _truncate_all()
-        _db.engine.dispose()
-
-
-@pytest.fixture
-def client(app):
-    app.test_client_class = HttpsClient
-    return app.test_client()
+def app_config(redis_url, redis_client, clock) -> dict:
+    return {
+        "REDIS_URL": redis_url,
+        "SANDBOX_PROCESSING_SECONDS": 0,
+        "KADOSEI_ROUTING_CLOCK": clock,
+        "KADOSEI_ROUTING_SEED": 7,
+    }
 
 
 @pytest.fixture
