@@ -10,7 +10,7 @@ from __future__ import annotations
 from kadosei.providers.base import Provider
 from kadosei.providers.sandbox.adapter import SandboxProvider
 from kadosei.providers.sandbox.harbor import HarborProvider
-from kadosei.providers.sandbox.knobs import load_all_knobs
+from kadosei.providers.sandbox.knobs import disabled_providers
 from kadosei.providers.sandbox.lumen import LumenProvider
 from kadosei.providers.sandbox.orbit import OrbitProvider
 
@@ -39,10 +39,8 @@ def get_sandbox_provider(name: str) -> SandboxProvider | None:
 def eligible_providers(mode: str, method: str, currency: str) -> list[Provider]:
     """The providers that support ``method`` in ``currency`` and ``mode`` and that the
     operator has not disabled, in registry order (routing ranks them)."""
-    knobs = load_all_knobs()
-    return [
-        provider
-        for provider in _PROVIDERS
-        if provider.supports(mode, method, currency)
-        and (provider.name not in knobs or knobs[provider.name].enabled)
-    ]
+    supported = [p for p in _PROVIDERS if p.supports(mode, method, currency)]
+    if not supported:
+        return []
+    disabled = disabled_providers()
+    return [provider for provider in supported if provider.name not in disabled]

@@ -175,3 +175,14 @@ def test_set_operator_cli_grants_and_revokes(app, factories):
     assert runner.invoke(args=["set-operator", user.email, "--revoke"]).exit_code == 0
     assert user.is_operator is False
     assert runner.invoke(args=["set-operator", "nobody@example.com"]).exit_code != 0
+
+
+def test_disabling_a_provider_takes_it_out_of_eligibility_at_once_in_this_process(app):
+    from kadosei.providers.registry import eligible_providers
+
+    names = {p.name for p in eligible_providers("test", "card", "EUR")}
+    assert "sandbox_orbit" in names
+    update_knobs("sandbox_orbit", {"enabled": False})
+    assert "sandbox_orbit" not in {p.name for p in eligible_providers("test", "card", "EUR")}
+    update_knobs("sandbox_orbit", {"enabled": True})
+    assert "sandbox_orbit" in {p.name for p in eligible_providers("test", "card", "EUR")}

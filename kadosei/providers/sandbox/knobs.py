@@ -1,10 +1,13 @@
 """The operator's knobs on each sandbox provider, stored in the database so that every web
-and worker process sees a change at once (read per call, never cached)."""
+and worker process sees a change: read per call, except which providers are enabled, which
+session creation asks on every request and is cached per process for at most a second."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,6 +16,8 @@ from kadosei.extensions import db
 from kadosei.models.sandbox import SandboxSettings
 
 MAX_SLOW_MS = 60_000
+ENABLED_CACHE_SECONDS = 1.0
+_CACHE_KEY = "kadosei_sandbox_enabled"
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,21 @@ def load_all_knobs() -> dict[str, Knobs]:
     return {row.provider: Knobs.from_row(row) for row in rows}
 
 
+def disabled_providers() -> frozenset[str]:
+    """Sandbox providers the operator has disabled (cached per app for at most a second)."""
+    cached = current_app.extensions.get(_CACHE_KEY)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    disabled = frozenset(name for name, knobs in load_all_knobs().items() if not knobs.enabled)
+    current_app.extensions[_CACHE_KEY] = (now + ENABLED_CACHE_SECONDS, disabled)
+    return disabled
+
+
 def update_knobs(provider: str, changes: dict[str, object]) -> Knobs:
     """Validate and store ``changes`` (a subset of the knobs) for ``provider``; commits."""
     cleaned = _validated(changes)
+    current_app.extensions.pop(_CACHE_KEY, None)
     for _ in range(2):  # a concurrent first write may create the row under us: retry once
         row = db.session.get(SandboxSettings, provider)
         if row is None:
