@@ -8,8 +8,8 @@ from flask import g, request
 from kadosei.api.blueprint import bp
 from kadosei.api.decorators import jwt_required
 from kadosei.api.request import json_body
-from kadosei.api.serializers import serialize_list
-from kadosei.models import Event, WebhookDelivery, WebhookEndpoint
+from kadosei.api.serializers import serialize_event, serialize_list
+from kadosei.models import WebhookDelivery, WebhookEndpoint
 from kadosei.models.base import isoformat
 from kadosei.services import applications
 from kadosei.services import webhook_endpoints as endpoints
@@ -24,17 +24,6 @@ def serialize_webhook_endpoint(endpoint: WebhookEndpoint, *, with_secret: bool =
     if with_secret:
         body["secret"] = endpoint.secret
     return body
-
-
-def serialize_test_event(event: Event) -> dict:
-    return {
-        "id": event.id,
-        "object": "event",
-        "type": event.type,
-        "created_at": isoformat(event.created_at),
-        "mode": event.mode,
-        "data": event.data,
-    }
 
 
 def serialize_delivery(delivery: WebhookDelivery) -> dict:
@@ -106,7 +95,7 @@ def delete_webhook_endpoint(app_id: str, we_id: str):
 def test_webhook_endpoint(app_id: str, we_id: str):
     reject_unknown(json_body(allow_empty=True), set())
     event = endpoints.send_test_event(_endpoint(app_id, we_id))
-    return serialize_test_event(event), 201
+    return serialize_event(event), 201
 
 
 @bp.post(f"{BASE}/<we_id>/rotate_secret")

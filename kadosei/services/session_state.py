@@ -19,6 +19,7 @@ from kadosei.models import Attempt, PaymentSession, SessionTransition
 from kadosei.models.base import utcnow
 from kadosei.providers.base import PROVIDER_STATUSES, PaymentStatus
 from kadosei.services.events import record_event
+from kadosei.services.representation import serialize_session
 
 log = logging.getLogger("kadosei.payments")
 
@@ -197,9 +198,6 @@ def _paid_twice_or_late(session: PaymentSession, attempt: Attempt) -> bool:
 
 def session_payload(session: PaymentSession) -> dict:
     """The session exactly as the API returns it: every event's ``data.object``."""
-    # Imported here, not at the top: the kadosei.api package imports these services.
-    from kadosei.api.serializers import serialize_session
-
     return serialize_session(session)
 
 
