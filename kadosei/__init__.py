@@ -84,11 +84,13 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from kadosei.api import bp as api_bp
+    from kadosei.api.key_limits import init_api_key_limit
     from kadosei.api.notifications import notifications_bp
     from kadosei.checkout import bp as checkout_bp
     from kadosei.portal import bp as portal_bp
     from kadosei.providers.sandbox.views import bp as sandbox_bp
 
+    init_api_key_limit(app)
     for json_bp in (api_bp, notifications_bp):
         csrf.exempt(json_bp)
         app.register_blueprint(json_bp)

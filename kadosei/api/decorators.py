@@ -7,6 +7,7 @@ from functools import wraps
 from flask import g, request
 from sqlalchemy import select
 
+from kadosei.api.key_limits import check_api_key_limit
 from kadosei.errors import AuthenticationFailed
 from kadosei.extensions import db
 from kadosei.models import Merchant, User
@@ -56,6 +57,7 @@ def api_key_required(view):
         if not token.startswith("ks_"):
             raise AuthenticationFailed("This endpoint takes an API key (ks_test_… or ks_live_…)")
         context = authenticate_api_key(token)
+        check_api_key_limit(context.api_key_id)
         g.api_key_id = context.api_key_id
         g.application = context.application
         g.mode = context.mode
