@@ -12,8 +12,10 @@ from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 
-# Outcomes that say something about a payment: abandoned/expired sessions do not.
-DECIDED = ("succeeded", "failed")
+
+def rate(succeeded: int, decided: int) -> float | None:
+    """A success rate, or ``None`` when nothing was decided (abandoned sessions teach nothing)."""
+    return succeeded / decided if decided else None
 
 
 @dataclass
@@ -25,8 +27,7 @@ class DayFigures:
 
     @property
     def success_rate(self) -> float | None:
-        decided = self.succeeded + self.failed
-        return self.succeeded / decided if decided else None
+        return rate(self.succeeded, self.succeeded + self.failed)
 
 
 @dataclass
@@ -39,8 +40,7 @@ class ProviderFigures:
 
     @property
     def success_rate(self) -> float | None:
-        decided = self.succeeded + self.failed + self.errors
-        return self.succeeded / decided if decided else None
+        return rate(self.succeeded, self.succeeded + self.failed + self.errors)
 
 
 @dataclass
@@ -54,8 +54,7 @@ class Dashboard:
 
     @property
     def success_rate(self) -> float | None:
-        decided = self.succeeded + self.failed
-        return self.succeeded / decided if decided else None
+        return rate(self.succeeded, self.succeeded + self.failed)
 
 
 def merchant_dashboard(
