@@ -29,7 +29,7 @@ def json_body(*, allow_empty: bool = False) -> dict:
         raise InvalidRequest("The request body is not valid JSON", code="json_invalid") from None
     if not isinstance(data, dict):
         raise InvalidRequest("The request body must be a JSON object", code="json_invalid")
-    _reject_nul(data)
+    _reject_unstorable(data)
     return data
 
 
@@ -38,18 +38,27 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _reject_nul(data: dict) -> None:
-    """No NUL characters anywhere: PostgreSQL text cannot store them (and nobody means them)."""
+def _reject_unstorable(data: dict) -> None:
+    """No NUL characters and no lone surrogates (``"\\ud800"`` is valid JSON but not text)
+    anywhere: no database can store them, UTF-8 cannot encode them, and nobody means them."""
     for name, value in data.items():
-        if _holds_nul(name) or _holds_nul(value):
-            raise invalid(name, f"{name} must not contain NUL characters")
+        if _holds_unstorable(name) or _holds_unstorable(value):
+            raise invalid(name, f"{name} must not contain NUL characters or lone surrogates")
 
 
-def _holds_nul(value: object) -> bool:
+def _holds_unstorable(value: object) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or not _encodable(value)
     if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+        return any(_holds_unstorable(k) or _holds_unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
+        return any(_holds_unstorable(item) for item in value)
     return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
