@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import current_app, has_request_context, request
 
@@ -27,8 +27,10 @@ def return_url(session_id: str, attempt_id: str) -> str:
 
 
 def with_session_id(url: str, session_id: str) -> str:
-    """``url`` with ``session_id=ps_…`` in its query, keeping every other parameter."""
+    """``url`` with ``session_id=ps_…`` appended to its query. The merchant's own parameters
+    stay byte for byte as written (a merchant may sign its return URLs); only an earlier
+    ``session_id`` is dropped."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "session_id"]
-    query.append(("session_id", session_id))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    kept = [p for p in parts.query.split("&") if p and p.split("=", 1)[0] != "session_id"]
+    kept.append(f"session_id={quote(session_id, safe='')}")
+    return urlunsplit(parts._replace(query="&".join(kept)))
