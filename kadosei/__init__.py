@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from flask import Flask
@@ -41,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     from kadosei.webhooks import init_webhooks
 
     init_http(app)
+    _register_sweeps()
     init_webhooks(app)
     register_error_handlers(app)
     register_cli(app)
@@ -80,6 +82,20 @@ def _init_extensions(app: Flask) -> None:
     from kadosei.portal.session import load_user
 
     login_manager.user_loader(load_user)
+
+
+# Every periodic job the workers run; each module registers its sweep on import.
+SWEEP_MODULES = (
+    "kadosei.providers.sandbox.jobs",  # delayed sandbox cards, undelivered notifications
+    "kadosei.services.idempotency",  # prune idempotency keys older than 24 h
+    "kadosei.services.reconciliation",  # ask providers about quiet processing sessions
+    "kadosei.services.session_expiry",  # expire open sessions past expires_at
+)
+
+
+def _register_sweeps() -> None:
+    for module in SWEEP_MODULES:
+        importlib.import_module(module)
 
 
 def _register_blueprints(app: Flask) -> None:

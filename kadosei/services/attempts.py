@@ -96,7 +96,7 @@ def confirm_return(session_id: str, attempt_id: str | None) -> str:
     session = get_session(session_id)
     attempt = _returning_attempt(session, attempt_id)
     if attempt is not None and attempt.status in LIVE_ATTEMPT_STATUSES:
-        _confirm_with_provider(session_id, attempt.id, cause="customer returned")
+        confirm_with_provider(session_id, attempt.id, cause="customer returned")
         session = get_session(session_id)
         attempt = _returning_attempt(session, attempt.id)
     return destination(session, attempt)
@@ -216,7 +216,8 @@ def _returning_attempt(session: PaymentSession, attempt_id: str | None) -> Attem
     return started[-1] if started else None
 
 
-def _confirm_with_provider(session_id: str, attempt_id: str, *, cause: str) -> None:
+def confirm_with_provider(session_id: str, attempt_id: str, *, cause: str) -> None:
+    """Ask the provider what became of the attempt and apply it (never trusting anyone else)."""
     attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
     provider = get_provider(attempt.provider)
     reference = attempt.provider_reference

@@ -8,9 +8,9 @@ session open. No row lock is held while a provider is called.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kadosei.errors import KadoseiError
 from kadosei.extensions import db
@@ -93,16 +93,33 @@ def expire_session_if_due(session_id: str) -> bool:
 
 
 @register_sweep
-def expire_due_sessions() -> int:
+def expire_due_sessions(batch: int = SWEEP_BATCH) -> int:
     """The periodic job: expire open sessions past ``expires_at`` (never processing ones)."""
+    now = utcnow()
     due = db.session.scalars(
         select(PaymentSession.id)
-        .where(PaymentSession.status == "open", PaymentSession.expires_at <= utcnow())
-        .order_by(PaymentSession.expires_at)
-        .limit(SWEEP_BATCH)
+        .where(PaymentSession.status == "open", PaymentSession.expires_at <= now)
+        .order_by(PaymentSession.updated_at)
+        .limit(batch)
     ).all()
     db.session.commit()
-    return sum(1 for session_id in due if expire_session_if_due(session_id))
+    expired = 0
+    for session_id in due:
+        if expire_session_if_due(session_id):
+            expired += 1
+        else:  # left open (payment under way, provider away): let the others have a turn
+            _touch(session_id, now)
+    return expired
+
+
+def _touch(session_id: str, now: datetime) -> None:
+    db.session.execute(
+        update(PaymentSession)
+        .where(PaymentSession.id == session_id, PaymentSession.updated_at < now)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def _abandon_if_stale(attempt: Attempt) -> None:

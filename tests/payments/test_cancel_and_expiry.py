@@ -168,3 +168,21 @@ def test_cancel_takes_no_parameters(merchant, client):
     assert response.status_code == 400
     assert response.json["error"]["code"] == "parameter_unknown"
     assert merchant.session(session["id"])["status"] == "open"
+
+
+def test_sessions_the_sweep_must_leave_open_do_not_starve_the_others(merchant, customer, db):
+    from kadosei.services.session_expiry import expire_due_sessions
+
+    stuck = merchant.create_session()
+    customer.pay_by_card(customer.go_to_hosted_page(stuck), "4000000000000259")
+    _past_expiry(stuck, db)
+    due = merchant.create_session()
+    _past_expiry(due, db)
+    PaymentSession.query.filter_by(id=due["id"]).one().updated_at = utcnow()
+    db.session.commit()  # the stuck one is older, so it comes first
+
+    expire_due_sessions(batch=1)  # a batch full of stuck sessions
+    expire_due_sessions(batch=1)
+
+    assert merchant.session(stuck["id"])["status"] == "open"
+    assert merchant.session(due["id"])["status"] == "expired"

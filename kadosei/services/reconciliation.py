@@ -1,0 +1,57 @@
+"""Reconciliation: ask providers about payments whose outcome should have arrived by now.
+
+A ``processing`` session waits for its provider, which normally notifies; if that
+notification never comes (the provider gave up, a deploy dropped it), this sweep asks the
+provider itself, so money is never left unaccounted for. Each checked session is touched, so
+a batch of sessions the provider cannot answer for never starves the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from kadosei.extensions import db
+from kadosei.jobs.sweeps import register_sweep
+from kadosei.models import Attempt, PaymentSession
+from kadosei.models.base import utcnow
+from kadosei.services.attempts import confirm_with_provider
+from kadosei.services.session_state import LIVE_ATTEMPT_STATUSES
+
+log = logging.getLogger("kadosei.payments")
+
+QUIET_FOR = timedelta(minutes=10)
+BATCH = 100
+
+
+@register_sweep
+def reconcile_quiet_sessions() -> int:
+    """Confirm with the provider every ``processing`` session quiet for ``QUIET_FOR``."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(PaymentSession.id, Attempt.id)
+        .join(Attempt, Attempt.session_id == PaymentSession.id)
+        .where(
+            PaymentSession.status == "processing",
+            PaymentSession.updated_at < now - QUIET_FOR,
+            Attempt.provider_reference.is_not(None),
+            Attempt.status.in_(LIVE_ATTEMPT_STATUSES),
+        )
+        .order_by(PaymentSession.updated_at)
+        .limit(BATCH)
+    ).all()
+    db.session.commit()
+    for session_id, attempt_id in rows:
+        confirm_with_provider(session_id, attempt_id, cause="reconciliation with the provider")
+        db.session.execute(
+            update(PaymentSession)
+            .where(PaymentSession.id == session_id, PaymentSession.updated_at < now)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    if rows:
+        log.info("reconciled %d quiet processing sessions with their providers", len(rows))
+    return len(rows)
