@@ -29,6 +29,9 @@ UNSEEN = "random_unseen"
 # A third set, added after the EB experiment and run only for the final report.
 FRESH_SEEDS = [5000, 5001, 5002, 5003]
 FRESH = "random_fresh"
+# A fourth set, added with the conservative-anchor attempt and run only for its final report.
+NEW_SEEDS = [7000, 7001, 7002, 7003]
+NEW = "random_new"
 # Policies that ignore outcomes never react; any share drop they show comes from the amount mix.
 NON_ADAPTIVE = {"static_cheapest", "round_robin"}
 COLUMNS = [
@@ -45,7 +48,7 @@ COLUMNS = [
 def _job(args: tuple[str, int, int, str]) -> tuple[str, int, str, dict]:
     """One simulation run (in a worker process)."""
     scenario, seed, n, policy = args
-    world = "random" if scenario in (UNSEEN, FRESH) else scenario
+    world = "random" if scenario in (UNSEEN, FRESH, NEW) else scenario
     result = run(build(world, seed, n), policy, seed)
     return scenario, seed, policy, result
 
@@ -114,13 +117,14 @@ def main() -> None:
     policies = list(POLICIES)
     grid = [(s, seed) for s in SCENARIOS for seed in seeds] + [("random", s) for s in RANDOM_SEEDS]
     grid += [(UNSEEN, s) for s in UNSEEN_SEEDS] + [(FRESH, s) for s in FRESH_SEEDS]
+    grid += [(NEW, s) for s in NEW_SEEDS]
     jobs = [(s, seed, args.transactions, p) for s, seed in grid for p in policies]
     started = time.perf_counter()
     with Pool(args.jobs) as pool:
         results = pool.map(_job, jobs, chunksize=1)
     elapsed = time.perf_counter() - started
     agg = aggregate(results)
-    scenarios = [*SCENARIOS, "random", UNSEEN, FRESH]
+    scenarios = [*SCENARIOS, "random", UNSEEN, FRESH, NEW]
     table = markdown(agg, scenarios, policies)
     print(table)
     print(f"{len(jobs)} runs of {args.transactions} transactions in {elapsed:.0f} s")
@@ -132,8 +136,9 @@ def main() -> None:
         f"seeds {args.seeds} per named scenario, unseen `random` scenarios with seeds "
         f"{', '.join(map(str, RANDOM_SEEDS))}, and a second unseen set `{UNSEEN}` with seeds "
         f"{', '.join(map(str, UNSEEN_SEEDS))} (never run while tuning), and a third `{FRESH}` "
-        f"with seeds {', '.join(map(str, FRESH_SEEDS))} (first run for this report). Measures "
-        "are means over "
+        f"with seeds {', '.join(map(str, FRESH_SEEDS))} (first run for an earlier report), and a "
+        f"fourth `{NEW}` with seeds {', '.join(map(str, NEW_SEEDS))} (first run for this "
+        "report). Measures are means over "
         "seeds; outage measures are means over the outages of providers the oracle was using "
         "(censored runs count the whole outage / remaining run). See docs/routing.md for "
         "definitions.\n\n"
