@@ -32,6 +32,9 @@ FRESH = "random_fresh"
 # A fourth set, added with the conservative-anchor attempt and run only for its final report.
 NEW_SEEDS = [7000, 7001, 7002, 7003]
 NEW = "random_new"
+# A fifth set, added with the pooled-confirmation attempt and run only for its final report.
+LATEST_SEEDS = [9000, 9001, 9002, 9003]
+LATEST = "random_latest"
 # Policies that ignore outcomes never react; any share drop they show comes from the amount mix.
 NON_ADAPTIVE = {"static_cheapest", "round_robin"}
 COLUMNS = [
@@ -48,7 +51,7 @@ COLUMNS = [
 def _job(args: tuple[str, int, int, str]) -> tuple[str, int, str, dict]:
     """One simulation run (in a worker process)."""
     scenario, seed, n, policy = args
-    world = "random" if scenario in (UNSEEN, FRESH, NEW) else scenario
+    world = "random" if scenario in (UNSEEN, FRESH, NEW, LATEST) else scenario
     result = run(build(world, seed, n), policy, seed)
     return scenario, seed, policy, result
 
@@ -117,14 +120,14 @@ def main() -> None:
     policies = list(POLICIES)
     grid = [(s, seed) for s in SCENARIOS for seed in seeds] + [("random", s) for s in RANDOM_SEEDS]
     grid += [(UNSEEN, s) for s in UNSEEN_SEEDS] + [(FRESH, s) for s in FRESH_SEEDS]
-    grid += [(NEW, s) for s in NEW_SEEDS]
+    grid += [(NEW, s) for s in NEW_SEEDS] + [(LATEST, s) for s in LATEST_SEEDS]
     jobs = [(s, seed, args.transactions, p) for s, seed in grid for p in policies]
     started = time.perf_counter()
     with Pool(args.jobs) as pool:
         results = pool.map(_job, jobs, chunksize=1)
     elapsed = time.perf_counter() - started
     agg = aggregate(results)
-    scenarios = [*SCENARIOS, "random", UNSEEN, FRESH, NEW]
+    scenarios = [*SCENARIOS, "random", UNSEEN, FRESH, NEW, LATEST]
     table = markdown(agg, scenarios, policies)
     print(table)
     print(f"{len(jobs)} runs of {args.transactions} transactions in {elapsed:.0f} s")
@@ -137,8 +140,9 @@ def main() -> None:
         f"{', '.join(map(str, RANDOM_SEEDS))}, and a second unseen set `{UNSEEN}` with seeds "
         f"{', '.join(map(str, UNSEEN_SEEDS))} (never run while tuning), and a third `{FRESH}` "
         f"with seeds {', '.join(map(str, FRESH_SEEDS))} (first run for an earlier report), and a "
-        f"fourth `{NEW}` with seeds {', '.join(map(str, NEW_SEEDS))} (first run for this "
-        "report). Measures are means over "
+        f"fourth `{NEW}` with seeds {', '.join(map(str, NEW_SEEDS))} (first run for an earlier "
+        f"report), and a fifth `{LATEST}` with seeds {', '.join(map(str, LATEST_SEEDS))} (first "
+        "run for this report). Measures are means over "
         "seeds; outage measures are means over the outages of providers the oracle was using "
         "(censored runs count the whole outage / remaining run). See docs/routing.md for "
         "definitions.\n\n"
