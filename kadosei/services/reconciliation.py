@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kadosei.extensions import db
 from kadosei.jobs.sweeps import register_sweep
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.services.attempts import confirm_with_provider
-from kadosei.services.session_state import LIVE_ATTEMPT_STATUSES
+from kadosei.services.session_state import LIVE_ATTEMPT_STATUSES, touch_session
 
 log = logging.getLogger("kadosei.payments")
 
@@ -45,13 +45,7 @@ def reconcile_quiet_sessions() -> int:
     db.session.commit()
     for session_id, attempt_id in rows:
         confirm_with_provider(session_id, attempt_id, cause="reconciliation with the provider")
-        db.session.execute(
-            update(PaymentSession)
-            .where(PaymentSession.id == session_id, PaymentSession.updated_at < now)
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
+        touch_session(session_id, now)
     if rows:
         log.info("reconciled %d quiet processing sessions with their providers", len(rows))
     return len(rows)

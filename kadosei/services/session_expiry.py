@@ -8,9 +8,9 @@ session open. No row lock is held while a provider is called.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kadosei.errors import KadoseiError
 from kadosei.extensions import db
@@ -23,6 +23,7 @@ from kadosei.services.session_state import (
     apply_provider_status,
     live_attempt,
     lock_session,
+    touch_session,
     transition,
 )
 
@@ -108,18 +109,8 @@ def expire_due_sessions(batch: int = SWEEP_BATCH) -> int:
         if expire_session_if_due(session_id):
             expired += 1
         else:  # left open (payment under way, provider away): let the others have a turn
-            _touch(session_id, now)
+            touch_session(session_id, now)
     return expired
-
-
-def _touch(session_id: str, now: datetime) -> None:
-    db.session.execute(
-        update(PaymentSession)
-        .where(PaymentSession.id == session_id, PaymentSession.updated_at < now)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
 
 
 def _abandon_if_stale(attempt: Attempt) -> None:

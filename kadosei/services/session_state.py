@@ -11,6 +11,7 @@ Helpers here only flush; the calling use case commits.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -42,6 +43,18 @@ _SESSION_STATUS_FOR = {
 
 class IllegalTransition(RuntimeError):
     """A programming error: a caller asked for a move the state machine forbids."""
+
+
+def touch_session(session_id: str, now: datetime) -> None:
+    """Mark a session as looked at by a sweep (commits), so sweeps ordered by ``updated_at``
+    give every other session its turn before this one comes round again."""
+    db.session.execute(
+        update(PaymentSession)
+        .where(PaymentSession.id == session_id, PaymentSession.updated_at < now)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def lock_session(session_id: str) -> PaymentSession | None:
