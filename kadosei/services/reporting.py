@@ -19,15 +19,28 @@ def rate(succeeded: int, decided: int) -> float | None:
 
 
 @dataclass
-class DayFigures:
-    day: date
+class SessionTally:
+    """Sessions counted by outcome: a day's, or the whole period's."""
+
     sessions: int = 0
     succeeded: int = 0
     failed: int = 0
 
+    def count(self, status: str) -> None:
+        self.sessions += 1
+        if status == "succeeded":
+            self.succeeded += 1
+        elif status == "failed":
+            self.failed += 1
+
     @property
     def success_rate(self) -> float | None:
         return rate(self.succeeded, self.succeeded + self.failed)
+
+
+@dataclass
+class DayFigures(SessionTally):
+    day: date = field(kw_only=True)
 
 
 @dataclass
@@ -44,17 +57,10 @@ class ProviderFigures:
 
 
 @dataclass
-class Dashboard:
-    days: list[DayFigures]
-    providers: list[ProviderFigures]
+class Dashboard(SessionTally):
+    days: list[DayFigures] = field(default_factory=list)
+    providers: list[ProviderFigures] = field(default_factory=list)
     volume: dict[str, int] = field(default_factory=dict)  # succeeded amount per currency
-    sessions: int = 0
-    succeeded: int = 0
-    failed: int = 0
-
-    @property
-    def success_rate(self) -> float | None:
-        return rate(self.succeeded, self.succeeded + self.failed)
 
 
 def merchant_dashboard(
@@ -64,10 +70,10 @@ def merchant_dashboard(
     now = now or utcnow()
     start = datetime.combine((now - timedelta(days=days - 1)).date(), datetime.min.time())
     by_day = {
-        (start + timedelta(days=i)).date(): DayFigures((start + timedelta(days=i)).date())
+        (start + timedelta(days=i)).date(): DayFigures(day=(start + timedelta(days=i)).date())
         for i in range(days)
     }
-    board = Dashboard(days=list(by_day.values()), providers=[])
+    board = Dashboard(days=list(by_day.values()))
     rows = db.session.execute(
         select(
             PaymentSession.created_at,
@@ -85,15 +91,10 @@ def merchant_dashboard(
         figures = by_day.get(created_at.date())
         if figures is None:
             continue
-        figures.sessions += 1
-        board.sessions += 1
+        figures.count(status)
+        board.count(status)
         if status == "succeeded":
-            figures.succeeded += 1
-            board.succeeded += 1
             volume[currency] += amount
-        elif status == "failed":
-            figures.failed += 1
-            board.failed += 1
     board.volume = dict(sorted(volume.items(), key=lambda item: -item[1]))
     board.providers = _provider_figures(merchant_id, mode, start)
     return board
