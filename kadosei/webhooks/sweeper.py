@@ -1,6 +1,6 @@
 """The sweeper: every due, unclaimed delivery whose job is not on its way gets queued again.
 
-It runs at every worker start and every ~20 s (``kadosei.jobs.sweeps``). "On its way" is asked
+It runs at every worker start and every ~10 s (``kadosei.jobs.sweeps``). "On its way" is asked
 of Redis itself (the try's job is queued, scheduled or deferred), so nothing is lost when an
 enqueue failed after commit, Redis restarted empty, or a worker died holding a delivery (its
 lease runs out, then it is due and unclaimed again). Several workers may sweep at once: a
