@@ -7,6 +7,7 @@ storage (Redis in production), so every process shares it.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -17,6 +18,8 @@ from limits.strategies import MovingWindowRateLimiter
 from kadosei.config import ConfigError
 from kadosei.errors import RateLimited
 from kadosei.extensions import limiter
+
+log = logging.getLogger("kadosei.api")
 
 MIN_PER_SECOND = 100
 _NAMESPACE = "api-key"
@@ -44,7 +47,11 @@ def check_api_key_limit(api_key_id: str) -> None:
     if item is None:
         return
     window = MovingWindowRateLimiter(limiter.storage)
-    if window.hit(item, _NAMESPACE, api_key_id):
+    try:
+        if window.hit(item, _NAMESPACE, api_key_id):
+            return
+    except Exception as exc:  # the limit's store (Redis) is down: payments go on unlimited
+        log.warning("API key rate limit not checked: its storage failed (%s)", exc)
         return
     reset_at = window.get_window_stats(item, _NAMESPACE, api_key_id).reset_time
     retry_after = max(1, math.ceil(reset_at - time.time()))

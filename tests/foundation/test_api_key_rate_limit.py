@@ -37,3 +37,19 @@ def test_past_the_limit_a_key_gets_429_with_retry_after_and_other_keys_do_not(cl
 def test_a_limit_below_100_per_second_or_unreadable_refuses_to_start(database_url, limit):
     with pytest.raises(ConfigError):
         make_test_app(database_url, API_RATE_LIMIT=limit)
+
+
+def test_with_the_limits_storage_down_payment_calls_still_work(database_url, factories):
+    dead = "redis://127.0.0.1:1/0"  # nothing listens there
+    app = make_test_app(
+        database_url, API_RATE_LIMIT="100 per second", RATELIMIT_STORAGE_URI=dead, REDIS_URL=dead
+    )
+    application = factories.make_application()
+    _, secret = factories.make_api_key(application, "test")
+    with app.app_context():
+        response = app.test_client().get(
+            "/api/v1/payment_sessions",
+            base_url="https://localhost",
+            headers=factories.key_headers(secret),
+        )
+    assert response.status_code == 200
