@@ -163,8 +163,8 @@ def _outage_measures(
 ) -> list[dict]:
     """Per outage of a provider the oracle and this policy were using: transactions in scope
     until its share of the next 20 is < 10% (the whole outage if never), and, once moved away,
-    transactions after the outage until its share of the next 50 is back to half its share
-    before (the rest of the run if never)."""
+    transactions after the provider is healthy again until its share of the next 50 is back to
+    half its share before (the rest of the run if never)."""
     out = []
     for ev in sc.events:
         if ev.kind != "outage":
@@ -175,7 +175,8 @@ def _outage_measures(
         before = [chosen[i] == who for i in window]
         oracle_share = sum(best[i] == who for i in window) / max(len(window), 1)
         during = [chosen[i] == who for i in scope if ev.start <= i < ev.end]
-        after = [chosen[i] == who for i in scope if i >= ev.end]
+        healthy = _healthy_from(sc, ev)
+        after = [chosen[i] == who for i in scope if i >= healthy]
         pre_share = sum(before) / max(len(before), 1)
         if oracle_share < 0.3 or len(during) < 40:
             continue  # the provider was not carrying this traffic: nothing to react to
@@ -198,6 +199,24 @@ def _outage_measures(
             }
         )
     return out
+
+
+def _healthy_from(sc: Scenario, ev: Any) -> int:
+    """When the provider is healthy again after ``ev``: its end, or later when another outage
+    of the same provider in overlapping segments runs on past it.  Recovery is counted from
+    there: a policy that keeps avoiding a provider still in an outage is not slow to recover."""
+    healthy = ev.end
+    changed = True
+    while changed:
+        changed = False
+        for other in sc.events:
+            overlaps = (
+                other.segments is None or ev.segments is None or bool(other.segments & ev.segments)
+            )
+            same = other.kind == "outage" and other.provider == ev.provider and overlaps
+            if same and other.start <= healthy < other.end:
+                healthy, changed = other.end, True
+    return healthy
 
 
 def _first(picks: list[bool], window: int, ok: Callable[[float], bool]) -> int | None:
