@@ -27,6 +27,7 @@ from kadosei.routing.stats import (
     BREAKER_NAMES,
     CLOCK,
     CLOSED,
+    CLOSED_AT,
     ERROR,
     OUTCOMES,
     STATE,
@@ -125,8 +126,10 @@ class Router:
         base = self._base_rate(levels)
         out = {}
         for c in candidates:
-            p, a, evidence = self._estimate(levels, base, c["provider"], now)[:3]
-            state = breakers.get(c["provider"], (CLOSED,))[STATE]
+            breaker = breakers.get(c["provider"])
+            closed_at = breaker[CLOSED_AT] if breaker is not None else 0.0
+            p, a, evidence = self._estimate(levels, base, c["provider"], now, closed_at)[:3]
+            state = breaker[STATE] if breaker is not None else CLOSED
             out[c["provider"]] = {
                 "success_rate": round(p * a, 4),
                 "success_when_answered": round(p, 4),
@@ -160,19 +163,22 @@ class Router:
         return q
 
     def _estimate(
-        self, levels: Levels, base: float, provider: str, now: float
+        self, levels: Levels, base: float, provider: str, now: float, closed_at: float = 0.0
     ) -> tuple[float, float, float, float]:
         """(success-when-answered, availability, evidence, unobserved segment records).
 
         Coarse levels give a mix-adjusted lift (observed / expected successes) that, times the
         finest segment's base rate, is the prior for the provider's own finest-level counts.
+        Availability counts from before the provider's breaker last closed are ignored.
         """
         prm = self.params
         gamma, k = prm.slow_gamma, prm.lift_prior
         half_life, av_prior = prm.availability_half_life, prm.availability_prior
         lift, evidence, lag, av = 1.0, 0.0, 0.0, 1.0
         s = n = 0.0
-        for clock, rows in levels:
+        for level, (clock, rows) in enumerate(levels):
+            if level == 2:  # method × currency and finer
+                k = prm.fine_lift_prior
             row = rows.get(provider)
             if row is None:
                 evidence, lag, s, n = min(evidence, k), 0.0, 0.0, 0.0
@@ -185,6 +191,8 @@ class Router:
             evidence = n + min(evidence, k)
             age = now - row[AV_AT]
             t = 0.5 ** (age / half_life) if age > 0 else 1.0
+            if closed_at > 0.0 and row[AV_AT] <= closed_at:
+                t = 0.0
             av_ok, av_err = row[AV_OK] * t, row[AV_ERR] * t
             av = (av_ok + av_prior * av) / (av_ok + av_err + av_prior)
         if n > 0:
@@ -212,7 +220,9 @@ class Router:
         rows = []
         for c, fee in zip(candidates, fees, strict=True):
             name = c["provider"]
-            p, a, evidence, lag = self._estimate(levels, base, name, now)
+            breaker = breakers.get(name)
+            closed_at = breaker[CLOSED_AT] if breaker is not None else 0.0
+            p, a, evidence, lag = self._estimate(levels, base, name, now, closed_at)
             sd = math.sqrt(p * (1.0 - p) / (evidence + 1.0) + walk * lag)
             drawn = min(max(p + temper * sd * gauss(), 0.0), 1.0)
             net = amount - (worst_fee if fee is None else fee)

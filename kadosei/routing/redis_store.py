@@ -39,6 +39,7 @@ local function fmt(t)
 end
 local function clamp(v) return math.min(math.max(v, 1e-4), 1 - 1e-4) end
 
+local closed_at = 0
 local function update_row(r, clock, detect)
   if x ~= -1 then
     local d = 0
@@ -56,6 +57,7 @@ local function update_row(r, clock, detect)
       if r[5] * kl > thr then r[1], r[2], r[3] = r[4], r[5], r[6] end
     end
   end
+  if detect and closed_at > 0 and r[10] <= closed_at then r[8], r[9] = 0, 0 end
   local lag = now - r[10]
   local d = 1
   if lag > 0 then d = 0.5 ^ (lag / half) end
@@ -80,12 +82,13 @@ local function update_breaker(b)
   end
   b[2] = 0; b[3] = b[3] * bdecay
   if b[1] == 2 then
-    if x == 1 then b[1], b[3], b[6] = 0, 0, 0 else b[6] = 0 end
+    if x == 1 then b[1], b[3], b[6], b[7] = 0, 0, 0, now else b[6] = 0 end
   end
 end
 
 local bkey = KEYS[#KEYS]
-local b = parse(redis.call("HGET", bkey, prov), 6)
+local b = parse(redis.call("HGET", bkey, prov), 7)
+closed_at = b[7]
 if x == -1 and b[1] ~= 0 then
   update_breaker(b)
   redis.call("HSET", bkey, prov, fmt(b))

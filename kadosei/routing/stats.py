@@ -15,9 +15,10 @@ from dataclasses import dataclass
 S, N, E, FS, FN, FE, CLOCK, AV_OK, AV_ERR, AV_AT = range(10)
 ROW_LEN = 10
 
-# A breaker row, one per (mode, provider).
-STATE, CONSEC, ERR_SCORE, OPENED_AT, COOLDOWN, PROBE_AT = range(6)
-BREAKER_LEN = 6
+# A breaker row, one per (mode, provider).  CLOSED_AT is when a probe last closed it: the
+# provider's availability errors from before then are forgotten in every segment.
+STATE, CONSEC, ERR_SCORE, OPENED_AT, COOLDOWN, PROBE_AT, CLOSED_AT = range(7)
+BREAKER_LEN = 7
 CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 BREAKER_NAMES = {CLOSED: "closed", OPEN: "open", HALF_OPEN: "half_open"}
 
@@ -38,6 +39,9 @@ class Params:
     change_min: float = 8.0  # fast evidence needed before a restart
     segment_prior: float = 20.0  # pseudo-records pulling a segment's base rate to its parent
     lift_prior: float = 100.0  # pseudo-records pulling a provider's lift to its parent level
+    # … at method × currency and finer: segments of one method differ far less than a few
+    # hundred records can tell, so a segment must earn its own estimate with ~1000 of them.
+    fine_lift_prior: float = 1000.0
     walk: float = 5e-7  # variance a success rate may drift per unobserved segment record
     temper: float = 0.2  # scale of the posterior spread used for exploration draws
     availability_half_life: float = 10.0  # seconds
@@ -68,9 +72,20 @@ def slow_decay(row: list[float], clock: float, gamma: float) -> float:
 
 
 def update_row(
-    row: list[float], clock: float, x: int, expected: float, now: float, p: Params, detect: bool
+    row: list[float],
+    clock: float,
+    x: int,
+    expected: float,
+    now: float,
+    p: Params,
+    detect: bool,
+    closed_at: float = 0.0,
 ) -> None:
-    """Fold one outcome into a row; ``clock`` is the segment clock after this record."""
+    """Fold one outcome into a row; ``clock`` is the segment clock after this record.
+
+    ``closed_at`` is when the provider's breaker last closed: availability counts older than
+    that belong to the outage it recovered from and are dropped.
+    """
     if x != ERROR:
         d = slow_decay(row, clock, p.slow_gamma) if row[N] > 0 else 0.0
         row[S] = row[S] * d + x
@@ -83,6 +98,8 @@ def update_row(
         row[CLOCK] = clock
         if detect:
             _detect_change(row, p)
+    if closed_at > 0.0 and row[AV_AT] <= closed_at:
+        row[AV_OK] = row[AV_ERR] = 0.0
     _update_availability(row, x, now, p.availability_half_life)
 
 
@@ -130,7 +147,7 @@ def update_breaker(b: list[float], x: int, now: float, p: Params) -> None:
     b[ERR_SCORE] *= p.breaker_decay
     if b[STATE] == HALF_OPEN:
         if x == SUCCEEDED:
-            b[STATE], b[ERR_SCORE], b[PROBE_AT] = CLOSED, 0.0, 0.0
+            b[STATE], b[ERR_SCORE], b[PROBE_AT], b[CLOSED_AT] = CLOSED, 0.0, 0.0, now
         else:
             b[PROBE_AT] = 0.0  # a decline answers the probe: another may go out
 

@@ -10,6 +10,7 @@ from kadosei.routing.stats import (
     ALL,
     CLOCK,
     CLOSED,
+    CLOSED_AT,
     ERROR,
     STATE,
     Params,
@@ -107,7 +108,7 @@ class MemoryStore:
                 if row is None:
                     row = rows[provider] = new_row()
                     row[CLOCK] = clock
-                update_row(row, clock, x, expected, now, params, True)
+                update_row(row, clock, x, expected, now, params, True, breaker[CLOSED_AT])
             update_breaker(breaker, x, now, params)
 
     def claim_probe(self, breaker_key: str, provider: str, now: float, params: Params) -> bool:

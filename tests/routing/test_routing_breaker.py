@@ -82,3 +82,26 @@ def test_a_failed_probe_reopens_with_a_longer_cool_down():
     assert breaker_of(router, "a", t) == "open"
     assert router.rank(CTX, CANDS, now=t + cooldown)[0] == "b"  # still cooling (doubled)
     assert router.rank(CTX, CANDS, now=t + 2 * cooldown)[0] == "a"
+
+
+def test_a_closed_breaker_forgets_the_outage_errors_in_every_segment():
+    """The probe that closes the breaker runs in one segment; the errors the outage left in
+    the provider's other segments must not keep holding it back there."""
+    router = Router(seed=6)
+    usd = {**CTX, "currency": "USD"}
+    warm(router)
+    for i in range(200):
+        router.record(usd, "a", "succeeded", now=float(i))
+        router.record(usd, "b", "succeeded" if i % 10 else "failed", now=float(i))
+    router.record(usd, "a", "error", now=1000.0)
+    router.record(CTX, "a", "error", now=1000.1)
+    assert breaker_of(router, "a", 1000.2) == "open"
+    assert router.rank(usd, CANDS, now=1000.5)[0] == "b"
+    t = 1000.2 + router.params.breaker_cooldown
+    probe = router.rank(CTX, CANDS, now=t)
+    assert probe.reason == "probe" and probe[0] == "a"
+    router.record(CTX, "a", "succeeded", now=t + 0.5)
+    assert breaker_of(router, "a", t + 1.0) == "closed"
+    status = router.provider_status(usd, ["a"], now=t + 1.0)["a"]
+    assert status["availability"] > 0.99
+    assert router.rank(usd, CANDS, now=t + 1.0)[0] == "a"
