@@ -39,8 +39,13 @@ class Ranking(list):
         probe: str | None,
         assumed_fee: float,
         version: str,
+        held: bool = False,
     ) -> Ranking:
-        """Order scored candidates: a due probe first, closed breakers by drawn EV, open last."""
+        """Order scored candidates: a due probe first, closed breakers by drawn EV, open last.
+
+        ``held``: the fee-best provider was kept although the estimates favour another one that
+        has not yet shown it is better by more than the doubt in the numbers.
+        """
         active = [r for r in rows if r[8] == CLOSED and r[0] != probe]
         tripped = [r for r in rows if r[8] != CLOSED and r[0] != probe]
         active.sort(key=lambda r: (-r[7], r[0]))
@@ -50,6 +55,8 @@ class Ranking(list):
             reason = "probe"
         elif not active:
             reason = "all_breakers_open"
+        elif held:
+            reason = "hold"
         elif max(active, key=lambda r: (r[6], _neg(r[0])))[0] != active[0][0]:
             reason = "explore"
         else:

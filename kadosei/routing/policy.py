@@ -223,9 +223,40 @@ class Router:
             breaker = breakers.get(name)
             closed_at = breaker[CLOSED_AT] if breaker is not None else 0.0
             p, a, evidence, lag = self._estimate(levels, base, name, now, closed_at)
-            sd = math.sqrt(p * (1.0 - p) / (evidence + 1.0) + walk * lag)
-            drawn = min(max(p + temper * sd * gauss(), 0.0), 1.0)
+            var = p * (1.0 - p) / (evidence + 1.0) + walk * lag
+            drawn = min(max(p + temper * math.sqrt(var) * gauss(), 0.0), 1.0)
             net = amount - (worst_fee if fee is None else fee)
             state = int(breakers[name][STATE]) if name in breakers else CLOSED
-            rows.append((name, p, a, evidence, fee, net, p * a * net, drawn * a * net, state))
-        return Ranking.from_rows(context, rows, probe, worst_fee, self.version)
+            rows.append([name, p, a, evidence, fee, net, p * a * net, drawn * a * net, state, var])
+        held = self._hold(rows)
+        return Ranking.from_rows(
+            context, [tuple(r[:9]) for r in rows], probe, worst_fee, self.version, held
+        )
+
+    def _hold(self, rows: list[list]) -> bool:
+        """Keep the fee-best provider until a challenger is ahead by more than the doubt.
+
+        The anchor is the candidate with the largest net amount (a known fee first): the one
+        that wins when every estimate is equal.  A dearer challenger's drawn EV must beat it
+        by ``hold_margin`` standard deviations of the two estimates' difference, so a streak
+        in a provider's few records does not move traffic.  When the point estimates favour a
+        challenger that has not cleared the margin yet, it still gets ``split_share`` of those
+        payments: the doubt is settled by evidence instead of lasting.  True when the anchor
+        was kept against the estimates (reason ``hold``).
+        """
+        prm = self.params
+        active = [r for r in rows if r[8] == CLOSED]
+        if not prm.hold_margin or len(active) < 2:
+            return False
+        anchor = max(active, key=lambda r: (r[5], r[4] is not None))
+        for r in active:
+            if r[5] < anchor[5]:
+                r[7] -= prm.hold_margin * math.sqrt(r[9] + anchor[9]) * r[2] * r[5]
+        top = max(active, key=lambda r: r[7])
+        greedy = max(active, key=lambda r: r[6])
+        if top is not anchor or greedy is anchor:
+            return False
+        if self._rng.random() < prm.split_share:
+            greedy[7] = top[7] + 1.0
+            return False
+        return True

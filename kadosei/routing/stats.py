@@ -42,6 +42,11 @@ class Params:
     # … at method × currency and finer: segments of one method differ far less than a few
     # hundred records can tell, so a segment must earn its own estimate with ~1000 of them.
     fine_lift_prior: float = 1000.0
+    # A dearer challenger must beat the fee-best provider by this many standard deviations of
+    # the difference of their estimates; until then it gets split_share of the payments the
+    # point estimates would give it.
+    hold_margin: float = 0.5
+    split_share: float = 0.3
     walk: float = 5e-7  # variance a success rate may drift per unobserved segment record
     temper: float = 0.2  # scale of the posterior spread used for exploration draws
     availability_half_life: float = 10.0  # seconds

@@ -232,3 +232,26 @@ def test_a_lucky_streak_in_a_small_segment_does_not_outweigh_the_method():
     rows = {c["provider"]: c for c in ranked.explanation["candidates"]}
     assert rows["cheap"]["ev"] > rows["dear"]["ev"]
     assert rows["dear"]["estimate"] < rows["cheap"]["estimate"] + 0.016  # not the 40/40 streak
+
+
+def test_the_cheapest_is_held_until_a_challenger_is_ahead_by_more_than_the_doubt():
+    """A dearer provider whose few records just put it ahead on the point estimate does not
+    take over: the cheapest keeps most payments (reason "hold"), the challenger gets a share
+    so the doubt is settled by evidence."""
+    router = Router(seed=16)
+    cands = [fees("cheap", 1.4, 25), fees("dear", 2.9, 30)]
+    rng = random.Random(2)
+    for i in range(600):
+        router.record(CARD_EUR, "cheap", "succeeded" if rng.random() < 0.85 else "failed", i)
+    for i in range(100):  # a lucky run, until the point estimates favour the dear one
+        router.record(CARD_EUR, "dear", "succeeded", 600.0 + i)
+        rows = {
+            c["provider"]: c
+            for c in router.rank(CARD_EUR, cands, now=700.0).explanation["candidates"]
+        }
+        if rows["dear"]["ev"] > rows["cheap"]["ev"]:
+            break
+    assert rows["dear"]["ev"] > rows["cheap"]["ev"]
+    reasons = [router.rank(CARD_EUR, cands, now=700.0).reason for _ in range(400)]
+    assert 200 < reasons.count("hold") < 360  # the cheapest mostly keeps the payment
+    assert reasons.count("exploit") > 40  # the rest goes to the challenger, its greedy pick
