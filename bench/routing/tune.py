@@ -3,7 +3,8 @@
     .venv/bin/python bench/routing/tune.py --seeds 1,2,3 --jobs 2 \
         --variant base= --variant long=slow_gamma=0.9999
 
-Prints regret (pp) per scenario for each variant next to static cheapest.  It never runs the
+Prints regret (pp) per scenario for each variant next to static cheapest; a variant named
+after a baseline (``--variant srv3=``) runs that baseline.  It never runs the
 `random` or unseen worlds: those are for the final report only.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from kadosei.routing.baselines import BASELINES  # noqa: E402
 from kadosei.routing.policy import Router  # noqa: E402
 from kadosei.routing.scenarios import build  # noqa: E402
 from kadosei.routing.simulate import POLICIES, run  # noqa: E402
@@ -38,8 +40,8 @@ def _parse(spec: str) -> tuple[str, dict[str, float]]:
 
 def _job(args: tuple[str, int, int, str, dict]) -> tuple[str, int, str, float, list]:
     scenario, seed, n, variant, overrides = args
-    if variant == "static_cheapest":
-        r = run(build(scenario, seed, n), "static_cheapest", seed)
+    if variant in BASELINES:
+        r = run(build(scenario, seed, n), variant, seed)
     else:
         params = Params(**overrides)
         POLICIES["_try"] = lambda s: Router(seed=s, params=params)
