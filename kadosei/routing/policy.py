@@ -4,9 +4,12 @@ P(success) = availability × success-when-answered.  Success-when-answered is a 
 rate (all providers, backed off method×currency → method → overall) times the provider's lift
 over that base (backed off the same way), from discounted counts whose slow memory restarts
 when a fast window clearly disagrees.  Availability is a fast, time-decayed rate of API errors.
-Ranking is Thompson-style: each rate is drawn from its posterior, so exploration stops once
-the evidence separates the candidates.  A circuit breaker per provider puts a provider that
-keeps erroring last and sends it a single probe after a cool-down.
+Below the method level a segment earns its own estimate only with ~1000 records.  Ranking is
+Thompson-style: each rate is drawn from its posterior, so exploration stops once the evidence
+separates the candidates; the fee-best provider keeps the payment until a dearer one is ahead
+by more than the doubt in the two estimates (the hold), so noise does not move traffic.  A
+circuit breaker per provider puts a provider that keeps erroring last, sends it a single probe
+after a cool-down, and closing it forgets the outage's errors in every segment.
 """
 
 from __future__ import annotations
