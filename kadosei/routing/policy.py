@@ -55,7 +55,7 @@ def candidate_fee(candidate: Mapping[str, Any], amount: int) -> float | None:
 class Router:
     """Ranks providers best first for a payment and learns from every outcome."""
 
-    version = "kadosei-ev-ts-1"
+    version = "kadosei-ev-ts-2"  # 2: pooling below the method level, the hold, close stamp
 
     def __init__(
         self, seed: int | None = None, store: Store | None = None, params: Params | None = None
