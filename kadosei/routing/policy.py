@@ -130,8 +130,7 @@ class Router:
         out = {}
         for c in candidates:
             breaker = breakers.get(c["provider"])
-            closed_at = breaker[CLOSED_AT] if breaker is not None else 0.0
-            p, a, evidence = self._estimate(levels, base, c["provider"], now, closed_at)[:3]
+            p, a, evidence = self._estimate(levels, base, c["provider"], now, breaker)[:3]
             state = breaker[STATE] if breaker is not None else CLOSED
             out[c["provider"]] = {
                 "success_rate": round(p * a, 4),
@@ -166,15 +165,21 @@ class Router:
         return q
 
     def _estimate(
-        self, levels: Levels, base: float, provider: str, now: float, closed_at: float = 0.0
+        self,
+        levels: Levels,
+        base: float,
+        provider: str,
+        now: float,
+        breaker: list[float] | None = None,
     ) -> tuple[float, float, float, float]:
         """(success-when-answered, availability, evidence, unobserved segment records).
 
         Coarse levels give a mix-adjusted lift (observed / expected successes) that, times the
         finest segment's base rate, is the prior for the provider's own finest-level counts.
-        Availability counts from before the provider's breaker last closed are ignored.
+        Availability counts from before the provider's ``breaker`` last closed are ignored.
         """
         prm = self.params
+        closed_at = breaker[CLOSED_AT] if breaker is not None else 0.0
         gamma, k = prm.slow_gamma, prm.lift_prior
         half_life, av_prior = prm.availability_half_life, prm.availability_prior
         lift, evidence, lag, av = 1.0, 0.0, 0.0, 1.0
@@ -224,12 +229,11 @@ class Router:
         for c, fee in zip(candidates, fees, strict=True):
             name = c["provider"]
             breaker = breakers.get(name)
-            closed_at = breaker[CLOSED_AT] if breaker is not None else 0.0
-            p, a, evidence, lag = self._estimate(levels, base, name, now, closed_at)
+            p, a, evidence, lag = self._estimate(levels, base, name, now, breaker)
             var = p * (1.0 - p) / (evidence + 1.0) + walk * lag
             drawn = min(max(p + temper * math.sqrt(var) * gauss(), 0.0), 1.0)
             net = amount - (worst_fee if fee is None else fee)
-            state = int(breakers[name][STATE]) if name in breakers else CLOSED
+            state = int(breaker[STATE]) if breaker is not None else CLOSED
             rows.append([name, p, a, evidence, fee, net, p * a * net, drawn * a * net, state, var])
         held = self._hold(rows)
         return Ranking.from_rows(
