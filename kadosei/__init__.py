@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from kadosei.api.key_limits import init_api_key_limit
     from kadosei.api.notifications import notifications_bp
     from kadosei.checkout import bp as checkout_bp
+    from kadosei.docs import bp as docs_bp
     from kadosei.portal import bp as portal_bp
     from kadosei.providers.sandbox.views import bp as sandbox_bp
 
@@ -110,5 +111,5 @@ def _register_blueprints(app: Flask) -> None:
     for json_bp in (api_bp, notifications_bp):
         csrf.exempt(json_bp)
         app.register_blueprint(json_bp)
-    for page_bp in (portal_bp, checkout_bp, sandbox_bp):
+    for page_bp in (portal_bp, checkout_bp, sandbox_bp, docs_bp):
         app.register_blueprint(page_bp)
