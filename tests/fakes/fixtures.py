@@ -1,0 +1,46 @@
+"""Pytest fixtures that start each fake PSP on a free loopback port and stop it afterwards.
+
+Import the ones a test folder needs into its conftest.py::
+
+    from tests.fakes.fixtures import adyen_checkout, mollie_api, stripe_api  # noqa: F401
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.adyen_checkout import AdyenCheckoutFake
+from tests.fakes.loopback import NotificationSink
+from tests.fakes.mollie_api import MollieApiFake
+from tests.fakes.stripe_api import StripeApiFake
+
+
+@pytest.fixture
+def stripe_api() -> Iterator[StripeApiFake]:
+    """A running fake Stripe; ``.url`` is its api_base, ``.secret_key``/``.webhook_secret``."""
+    with StripeApiFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def mollie_api() -> Iterator[MollieApiFake]:
+    """A running fake Mollie; ``.url`` is its api endpoint, ``.api_key`` a ``test_`` key."""
+    with MollieApiFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def adyen_checkout() -> Iterator[AdyenCheckoutFake]:
+    """A running fake Adyen Checkout; ``.api_base`` (with /v72), ``.api_key``,
+    ``.merchant_account``, ``.hmac_key``."""
+    with AdyenCheckoutFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def notification_sink() -> Iterator[NotificationSink]:
+    """A bare HTTP endpoint that keeps what the fakes send it (``.endpoint``, ``.received``)."""
+    with NotificationSink() as sink:
+        yield sink
