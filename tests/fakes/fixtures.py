@@ -1,8 +1,10 @@
 """Pytest fixtures that start each fake PSP on a free loopback port and stop it afterwards.
 
-Import the ones a test folder needs into its conftest.py::
+Expose the ones a test folder needs in its conftest.py::
 
-    from tests.fakes.fixtures import adyen_checkout, mollie_api, stripe_api  # noqa: F401
+    from tests.fakes import fixtures as fake_psps
+
+    stripe_api = fake_psps.stripe_api
 """
 
 from __future__ import annotations
