@@ -13,6 +13,7 @@ stripe_api = fake_psps.stripe_api
 mollie_api = fake_psps.mollie_api
 adyen_checkout = fake_psps.adyen_checkout
 notification_sink = fake_psps.notification_sink
+start_fake = fake_psps.start_fake
 
 SDK_TIMEOUT = 1.0
 

@@ -9,14 +9,17 @@ Expose the ones a test folder needs in its conftest.py::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.fakes.adyen_checkout import AdyenCheckoutFake
-from tests.fakes.loopback import NotificationSink
+from tests.fakes.loopback import LoopbackServer, NotificationSink
 from tests.fakes.mollie_api import MollieApiFake
 from tests.fakes.stripe_api import StripeApiFake
+
+Fake = TypeVar("Fake", bound=LoopbackServer)
 
 
 @pytest.fixture
@@ -46,3 +49,19 @@ def notification_sink() -> Iterator[NotificationSink]:
     """A bare HTTP endpoint that keeps what the fakes send it (``.endpoint``, ``.received``)."""
     with NotificationSink() as sink:
         yield sink
+
+
+@pytest.fixture
+def start_fake() -> Iterator[Callable[..., Any]]:
+    """Start more fakes than one (e.g. ``stripe_eu`` and ``stripe_us`` for failover):
+    ``start_fake(StripeApiFake)``; each is stopped after the test."""
+    started: list[LoopbackServer] = []
+
+    def start(kind: type[Fake], **options: Any) -> Fake:
+        fake = kind(**options).start()
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
+        fake.stop()
