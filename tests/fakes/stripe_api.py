@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import string
 import time
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes import stripe_objects as objects
 from tests.fakes.loopback import (
     CardOutcome,
     FakePspServer,
@@ -29,27 +29,8 @@ from tests.fakes.loopback import (
     json_response,
 )
 from tests.fakes.stripe_form import decode_form, signature_header
+from tests.fakes.stripe_objects import DECLINES, OWN_CODES, new_id
 from tests.fakes.stripe_validation import StripeInvalid, validate_refund, validate_session
-
-API_VERSION = "2026-10-28.endive"
-_ALPHABET = string.ascii_letters + string.digits
-
-# outcome -> (error code, decline_code, message) as Stripe puts them in last_payment_error
-_DECLINES: dict[CardOutcome, tuple[str, str | None, str]] = {
-    CardOutcome.DECLINED: ("card_declined", "generic_decline", "Your card was declined."),
-    CardOutcome.INSUFFICIENT_FUNDS: (
-        "card_declined",
-        "insufficient_funds",
-        "Your card has insufficient funds.",
-    ),
-    CardOutcome.INVALID_NUMBER: ("incorrect_number", None, "Your card number is incorrect."),
-}
-# decline codes Stripe reports as an error code of their own rather than under card_declined
-_OWN_CODES = {"expired_card", "incorrect_cvc", "processing_error", "incorrect_number"}
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(24))
 
 
 class StripeApiFake(FakePspServer):
@@ -112,7 +93,7 @@ class StripeApiFake(FakePspServer):
         if error.get("code"):
             error.setdefault("doc_url", f"https://stripe.com/docs/error-codes/{error['code']}")
         response = json_response({"error": error}, status)
-        response.headers["Request-Id"] = _new_id("req_")
+        response.headers["Request-Id"] = new_id("req_")
         return response
 
     def authenticate(self, request: Request) -> Response | None:
@@ -147,7 +128,7 @@ class StripeApiFake(FakePspServer):
 
     def _ok(self, payload: dict[str, Any]) -> Response:
         response = json_response(payload)
-        response.headers["Request-Id"] = _new_id("req_")
+        response.headers["Request-Id"] = new_id("req_")
         return response
 
     # -- API endpoints -------------------------------------------------------------------------
@@ -158,7 +139,7 @@ class StripeApiFake(FakePspServer):
             checked = validate_session(params, now=int(time.time()))
         except StripeInvalid as invalid:
             return self.error_response(400, **invalid.fields)
-        sid = _new_id("cs_test_" if not self.livemode else "cs_live_")
+        sid = new_id("cs_test_" if not self.livemode else "cs_live_")
         session = {
             "id": sid,
             "object": "checkout.session",
@@ -286,19 +267,8 @@ class StripeApiFake(FakePspServer):
         except StripeInvalid as invalid:
             return self.error_response(400, **invalid.fields)
         assert charge is not None
-        refund = {
-            "id": _new_id("re_"),
-            "object": "refund",
-            "amount": amount,
-            "charge": charge["id"],
-            "currency": intent["currency"],
-            "created": int(time.time()),
-            "metadata": params.get("metadata", {}),
-            "payment_intent": intent["id"],
-            "reason": params.get("reason"),
-            "status": "pending" if self.refunds_settle_later else "succeeded",
-            "failure_reason": None,
-        }
+        status = "pending" if self.refunds_settle_later else "succeeded"
+        refund = objects.refund(charge, amount, params, status)
         self.refunds[refund["id"]] = refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
@@ -352,7 +322,7 @@ class StripeApiFake(FakePspServer):
 
     def decline(self, sid: str, decline_code: str = "generic_decline") -> None:
         """A payment attempt on the session is declined with any Stripe decline code."""
-        code = decline_code if decline_code in _OWN_CODES else "card_declined"
+        code = decline_code if decline_code in OWN_CODES else "card_declined"
         self._run(lambda: self._decline(self.sessions[sid], code, decline_code, "Declined."))
 
     def expire(self, sid: str) -> None:
@@ -387,27 +357,7 @@ class StripeApiFake(FakePspServer):
     def _intent_for(self, session: dict[str, Any]) -> dict[str, Any]:
         if session["payment_intent"]:
             return self.payment_intents[session["payment_intent"]]
-        pi_data = session["payment_intent_data"]
-        intent = {
-            "id": _new_id("pi_"),
-            "object": "payment_intent",
-            "amount": session["amount_total"],
-            "amount_capturable": 0,
-            "amount_received": 0,
-            "currency": session["currency"],
-            "capture_method": pi_data.get("capture_method", "automatic_async"),
-            "created": int(time.time()),
-            "livemode": self.livemode,
-            "metadata": pi_data.get("metadata", {}),
-            "description": pi_data.get("description"),
-            "status": "requires_payment_method",
-            "last_payment_error": None,
-            "latest_charge": None,
-            "payment_method": None,
-            "payment_method_types": session["payment_method_types"],
-            "canceled_at": None,
-            "cancellation_reason": None,
-        }
+        intent = objects.payment_intent(session, self.livemode)
         self.payment_intents[intent["id"]] = intent
         session["payment_intent"] = intent["id"]
         return intent
@@ -416,33 +366,17 @@ class StripeApiFake(FakePspServer):
         return next(s for s in self.sessions.values() if s["payment_intent"] == intent["id"])
 
     def _charge(self, intent: dict[str, Any], status: str, captured: bool) -> dict[str, Any]:
-        charge = {
-            "id": _new_id("ch_"),
-            "object": "charge",
-            "amount": intent["amount"],
-            "amount_captured": intent["amount"] if captured else 0,
-            "amount_refunded": 0,
-            "captured": captured,
-            "currency": intent["currency"],
-            "created": int(time.time()),
-            "livemode": self.livemode,
-            "paid": status == "succeeded",
-            "payment_intent": intent["id"],
-            "refunded": False,
-            "status": status,
-            "failure_code": None,
-            "failure_message": None,
-        }
+        charge = objects.charge(intent, status, captured, self.livemode)
         self.charges[charge["id"]] = charge
         intent["latest_charge"] = charge["id"]
-        intent["payment_method"] = _new_id("pm_")
+        intent["payment_method"] = new_id("pm_")
         return charge
 
     def _attempt(self, session: dict[str, Any], outcome: CardOutcome) -> tuple[str | None, str]:
         if session["status"] != "open":
             return None, "This Checkout Session is no longer active."
-        if outcome in _DECLINES:
-            code, decline_code, message = _DECLINES[outcome]
+        if outcome in DECLINES:
+            code, decline_code, message = DECLINES[outcome]
             self._decline(session, code, decline_code, message)
             return None, message
         intent = self._intent_for(session)
@@ -471,13 +405,7 @@ class StripeApiFake(FakePspServer):
         charge = self._charge(intent, "failed", captured=False)
         charge.update(failure_code=code, failure_message=message)
         intent["status"] = "requires_payment_method"
-        intent["last_payment_error"] = {
-            "type": "card_error",
-            "code": code,
-            "decline_code": decline_code,
-            "message": message,
-            "charge": charge["id"],
-        }
+        intent["last_payment_error"] = objects.card_error(code, decline_code, message, charge["id"])
         self._emit("payment_intent.payment_failed", intent)
 
     def _expire(self, session: dict[str, Any]) -> None:
@@ -501,13 +429,9 @@ class StripeApiFake(FakePspServer):
             return
         charge.update(status="failed", captured=False, amount_captured=0)
         intent["status"] = "requires_payment_method"
-        intent["last_payment_error"] = {
-            "type": "card_error",
-            "code": "card_declined",
-            "decline_code": "generic_decline",
-            "message": "Your card was declined.",
-            "charge": charge["id"],
-        }
+        intent["last_payment_error"] = objects.card_error(
+            "card_declined", "generic_decline", "Your card was declined.", charge["id"]
+        )
         self._emit("checkout.session.async_payment_failed", self._session_json(session, []))
         self._emit("payment_intent.payment_failed", intent)
 
@@ -527,20 +451,10 @@ class StripeApiFake(FakePspServer):
             shown["payment_intent"] = self.payment_intents[session["payment_intent"]]
         if "line_items" in expand:
             shown["line_items"] = {"object": "list", "data": session["lines"], "has_more": False}
-        return json.loads(json.dumps(shown))  # a snapshot: later changes do not leak into it
+        return objects.snapshot(shown)
 
     def _emit(self, event_type: str, obj: dict[str, Any]) -> None:
-        event = {
-            "id": _new_id("evt_"),
-            "object": "event",
-            "api_version": API_VERSION,
-            "created": int(time.time()),
-            "data": {"object": json.loads(json.dumps(obj))},
-            "livemode": self.livemode,
-            "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None},
-            "type": event_type,
-        }
+        event = objects.event(event_type, obj, self.livemode)
         self.events.append(event)
         wanted = self.subscribed_events is None or event_type in self.subscribed_events
         if not self.notification_url or not wanted:
