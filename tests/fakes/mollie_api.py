@@ -11,14 +11,12 @@ Point the SDK at it with ``Client(api_endpoint=fake.url)`` or ``client.set_api_e
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import string
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import iso4217
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -30,6 +28,7 @@ from tests.fakes.loopback import (
     html_page,
     json_response,
 )
+from tests.fakes.mollie_validation import MollieInvalid, money, parse_amount, validate_payment
 
 _ALPHABET = string.ascii_letters + string.digits
 _TITLES = {
@@ -62,45 +61,6 @@ def _now() -> str:
 
 def _later(minutes: int) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).replace(microsecond=0).isoformat()
-
-
-def money(value: Decimal, currency: str) -> dict[str, str]:
-    """Mollie's amount object: the value with exactly the currency's ISO 4217 decimals."""
-    places = iso4217.Currency(currency).exponent or 0
-    return {"currency": currency, "value": f"{value:.{places}f}"}
-
-
-class MollieInvalid(Exception):
-    def __init__(self, detail: str, field: str | None = None, status: int = 422) -> None:
-        super().__init__(detail)
-        self.detail, self.field, self.status = detail, field, status
-
-
-def _amount(raw: Any, field: str = "amount") -> tuple[Decimal, str]:
-    if not isinstance(raw, dict):
-        raise MollieInvalid(f"The {field} is required.", field)
-    currency, value = raw.get("currency"), raw.get("value")
-    try:
-        places = iso4217.Currency(currency).exponent or 0
-    except (ValueError, KeyError, TypeError):
-        raise MollieInvalid(f"The currency '{currency}' is not supported.", f"{field}.currency")
-    pattern = r"\d+" if places == 0 else rf"\d+\.\d{{{places}}}"
-    if not isinstance(value, str) or not re.fullmatch(pattern, value):
-        raise MollieInvalid(
-            f"The amount contains an invalid value: {currency} takes {places} decimals.",
-            f"{field}.value",
-        )
-    if Decimal(value) <= 0:
-        raise MollieInvalid("The amount is lower than the minimum.", f"{field}.value")
-    return Decimal(value), currency
-
-
-def _url(raw: Any, field: str, required: bool) -> str | None:
-    if raw is None and not required:
-        return None
-    if not isinstance(raw, str) or not re.match(r"https?://[^/\s]+", raw):
-        raise MollieInvalid(f"The {field} is invalid.", field)
-    return raw
 
 
 class MollieApiFake(FakePspServer):
@@ -188,18 +148,7 @@ class MollieApiFake(FakePspServer):
     def api_create_payment(self, request: Request) -> Response:
         try:
             body = self._body(request)
-            value, currency = _amount(body.get("amount"))
-            description = body.get("description")
-            if not isinstance(description, str) or not 0 < len(description) <= 255:
-                raise MollieInvalid("The description is invalid.", "description")
-            redirect_url = _url(body.get("redirectUrl"), "redirectUrl", required=True)
-            cancel_url = _url(body.get("cancelUrl"), "cancelUrl", required=False)
-            webhook_url = _url(body.get("webhookUrl"), "webhookUrl", required=False)
-            capture_mode = body.get("captureMode", "automatic")
-            if capture_mode not in ("automatic", "manual"):
-                raise MollieInvalid("The capture mode is invalid.", "captureMode")
-            if len(json.dumps(body.get("metadata"))) > 1024:
-                raise MollieInvalid("The metadata is too large (1024 bytes at most).", "metadata")
+            fields = validate_payment(body)
         except MollieInvalid as invalid:
             return self._invalid(invalid)
         tid = _new_id("tr_")
@@ -208,19 +157,13 @@ class MollieApiFake(FakePspServer):
             "id": tid,
             "mode": self.mode,
             "createdAt": _now(),
-            "amount": money(value, currency),
-            "description": description,
             "method": body.get("method"),
-            "metadata": body.get("metadata"),
             "status": "open",
             "expiresAt": _later(15),
             "profileId": "pfl_fakeprofile",
             "sequenceType": body.get("sequenceType", "oneoff"),
-            "redirectUrl": redirect_url,
-            "cancelUrl": cancel_url,
-            "webhookUrl": webhook_url,
             "locale": body.get("locale"),
-            "captureMode": capture_mode,
+            **fields,
         }
         self.payments[tid] = payment
         return json_response(self._payment_json(payment), 201, HAL)
@@ -258,8 +201,8 @@ class MollieApiFake(FakePspServer):
             return self._not_found("payment", tid)
         try:
             body = self._body(request)
-            total, currency = _amount(payment["amount"])
-            value = _amount(body["amount"])[0] if "amount" in body else total
+            total, currency = parse_amount(payment["amount"])
+            value = parse_amount(body["amount"])[0] if "amount" in body else total
             if payment["status"] != "authorized":
                 raise MollieInvalid(f"The payment cannot be captured ({payment['status']}).")
             if value > total:
@@ -289,7 +232,7 @@ class MollieApiFake(FakePspServer):
             return self._not_found("payment", tid)
         try:
             body = self._body(request)
-            value, currency = _amount(body.get("amount"))
+            value, currency = parse_amount(body.get("amount"))
             if payment["status"] != "paid":
                 raise MollieInvalid(f"The payment cannot be refunded ({payment['status']}).")
             if currency != payment["amount"]["currency"]:
@@ -416,7 +359,7 @@ class MollieApiFake(FakePspServer):
         payment["status"] = status
         payment[stamp] = _now()
         if status == "paid":
-            payment.setdefault("captured", _amount(payment["amount"])[0])
+            payment.setdefault("captured", parse_amount(payment["amount"])[0])
             payment.setdefault("details", {"cardNumber": "4242", "cardLabel": "Visa"})
         self._notify(payment)
 
@@ -433,7 +376,7 @@ class MollieApiFake(FakePspServer):
     def _remaining(self, payment: dict[str, Any]) -> Decimal:
         refunded = sum(
             (
-                _amount(r["amount"])[0]
+                parse_amount(r["amount"])[0]
                 for r in self.refunds.values()
                 if r["paymentId"] == payment["id"] and r["status"] != "failed"
             ),
