@@ -12,19 +12,22 @@ Point the SDK at it by setting ``baseUrl`` on its checkout services to ``fake.ap
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
-import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import iso4217
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.adyen_protocol import (
+    AdyenInvalid,
+    check_amount,
+    iso_time,
+    new_psp_reference,
+    notification_item,
+)
 from tests.fakes.loopback import (
     CardOutcome,
     FakePspServer,
@@ -35,43 +38,12 @@ from tests.fakes.loopback import (
 )
 
 CHECKOUT_VERSION = 72
-_PSP_ALPHABET = string.ascii_uppercase + string.digits
 _REFUSALS: dict[CardOutcome, str] = {
     CardOutcome.DECLINED: "Refused",
     CardOutcome.INSUFFICIENT_FUNDS: "Not enough balance",
     CardOutcome.INVALID_NUMBER: "Invalid Card Number",
 }
 MAX_REFUSALS = 3  # then the session is ``refused``
-
-
-def _psp() -> str:
-    return "".join(secrets.choice(_PSP_ALPHABET) for _ in range(16))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def notification_signature(item: dict[str, Any], hmac_key: str) -> str:
-    """Adyen's HMAC for a NotificationRequestItem: SHA-256 over the colon-joined fields."""
-    fields = [
-        item.get("pspReference", ""),
-        item.get("originalReference", ""),
-        item.get("merchantAccountCode", ""),
-        item.get("merchantReference", ""),
-        str(item["amount"]["value"]),
-        item["amount"]["currency"],
-        item.get("eventCode", ""),
-        item.get("success", ""),
-    ]
-    digest = hmac.new(bytes.fromhex(hmac_key), ":".join(fields).encode(), hashlib.sha256)
-    return base64.b64encode(digest.digest()).decode()
-
-
-class AdyenInvalid(Exception):
-    def __init__(self, status: int, error_code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error_code, self.message = status, error_code, message
 
 
 class AdyenCheckoutFake(FakePspServer):
@@ -123,7 +95,7 @@ class AdyenCheckoutFake(FakePspServer):
             **fields,
         }
         response = json_response(body, status)
-        response.headers["pspReference"] = _psp()
+        response.headers["pspReference"] = new_psp_reference()
         return response
 
     def authenticate(self, request: Request) -> Response | None:
@@ -138,7 +110,7 @@ class AdyenCheckoutFake(FakePspServer):
 
     def _created(self, payload: dict[str, Any], status: int = 201) -> Response:
         response = json_response(payload, status)
-        response.headers["pspReference"] = payload.get("pspReference") or _psp()
+        response.headers["pspReference"] = payload.get("pspReference") or new_psp_reference()
         return response
 
     def _invalid(self, invalid: AdyenInvalid) -> Response:
@@ -161,25 +133,12 @@ class AdyenCheckoutFake(FakePspServer):
             raise AdyenInvalid(403, "901", "Invalid Merchant Account")
         return body
 
-    @staticmethod
-    def _amount(raw: Any) -> dict[str, Any]:
-        if not isinstance(raw, dict) or "value" not in raw:
-            raise AdyenInvalid(422, "100", "Required field 'amount' is not provided.")
-        value, currency = raw.get("value"), raw.get("currency")
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise AdyenInvalid(422, "137", "Invalid amount specified")
-        try:
-            iso4217.Currency(currency)
-        except (ValueError, KeyError, TypeError):
-            raise AdyenInvalid(422, "138", "Unsupported currency specified")
-        return {"value": value, "currency": currency}
-
     # -- API endpoints -------------------------------------------------------------------------
 
     def api_create_session(self, request: Request, version: int) -> Response:
         try:
             body = self._json(request)
-            amount = self._amount(body.get("amount"))
+            amount = check_amount(body.get("amount"))
             if not body.get("reference"):
                 raise AdyenInvalid(422, "130", "Required field 'reference' is not provided.")
             return_url = body.get("returnUrl")
@@ -196,7 +155,7 @@ class AdyenCheckoutFake(FakePspServer):
             "reference": body["reference"],
             "returnUrl": return_url,
             "mode": body.get("mode", "embedded"),
-            "expiresAt": body.get("expiresAt") or _iso(now + timedelta(hours=1)),
+            "expiresAt": body.get("expiresAt") or iso_time(now + timedelta(hours=1)),
             "countryCode": body.get("countryCode"),
             "shopperLocale": body.get("shopperLocale", "en-US"),
             "metadata": body.get("metadata"),
@@ -266,14 +225,14 @@ class AdyenCheckoutFake(FakePspServer):
     def _modify(self, request: Request, psp: str, event: str, needs_amount: bool) -> Response:
         try:
             body = self._json(request)
-            amount = self._amount(body.get("amount")) if needs_amount else None
+            amount = check_amount(body.get("amount")) if needs_amount else None
             payment = self.payments.get(psp)
             if payment is None:
                 raise AdyenInvalid(422, "167", "Original pspReference required for this operation")
         except AdyenInvalid as invalid:
             return self._invalid(invalid)
         reference = body.get("reference") or payment["merchantReference"]
-        modification = _psp()
+        modification = new_psp_reference()
         success, reason = self._apply(payment, event, amount)
         self._notify(
             event,
@@ -400,7 +359,7 @@ class AdyenCheckoutFake(FakePspServer):
 
     def _new_payment(self, session: dict[str, Any], status: str) -> dict[str, Any]:
         payment = {
-            "pspReference": _psp(),
+            "pspReference": new_psp_reference(),
             "sessionId": session["id"],
             "amount": dict(session["amount"]),
             "merchantReference": session["reference"],
@@ -497,22 +456,18 @@ class AdyenCheckoutFake(FakePspServer):
         original: str | None = None,
         operations: list[str] | None = None,
     ) -> None:
-        item: dict[str, Any] = {
-            "amount": dict(amount),
-            "eventCode": event,
-            "eventDate": _iso(datetime.now(UTC)),
-            "merchantAccountCode": self.merchant_account,
-            "merchantReference": reference,
-            "paymentMethod": "visa",
-            "pspReference": psp,
-            "reason": reason,
-            "success": "true" if success else "false",
-        }
-        if original:
-            item["originalReference"] = original
-        if operations and success:
-            item["operations"] = operations
-        item["additionalData"] = {"hmacSignature": notification_signature(item, self.hmac_key)}
+        item = notification_item(
+            event,
+            psp,
+            amount,
+            self.merchant_account,
+            reference,
+            success,
+            reason,
+            self.hmac_key,
+            original=original,
+            operations=operations,
+        )
         if self.notification_url:
             headers = {"Content-Type": "application/json"}
             self.queue_notification(self.notification_url, headers, self.notification_body(item))
