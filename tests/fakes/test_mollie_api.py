@@ -226,3 +226,22 @@ def test_a_forged_webhook_names_a_payment_the_receiver_cannot_confirm(
     assert notification_sink.received[0].body == b"id=tr_forged123"
     with pytest.raises(NotFoundError):
         mollie_client.payments.get("tr_forged123")
+
+
+def test_the_receiver_can_fetch_the_payment_while_the_webhook_is_in_flight(
+    mollie_api, mollie_client, notification_sink
+):
+    seen: list[str] = []
+    notification_sink.on_receive = lambda hook: seen.append(
+        mollie_client.payments.get(hook.body.decode().removeprefix("id=")).status
+    )
+    payment = create_payment(mollie_client, notification_sink.endpoint)
+
+    requests.post(
+        payment.checkout_url,
+        data={"card_number": "4242424242424242"},
+        allow_redirects=False,
+        timeout=5,
+    )
+
+    assert seen == ["paid"]  # the state changed before the webhook was sent, and no deadlock
