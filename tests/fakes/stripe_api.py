@@ -159,7 +159,7 @@ class StripeApiFake(FakePspServer):
 
     def api_list_sessions(self, request: Request) -> Response:
         limit = int(request.args.get("limit", "10"))
-        newest = sorted(self.sessions.values(), key=lambda s: s["created"], reverse=True)
+        newest = list(self.sessions.values())[::-1]  # newest first, as Stripe lists
         data = [self._session_json(s, []) for s in newest[:limit]]
         return self._ok(
             {

@@ -275,3 +275,13 @@ def test_forged_and_tampered_notifications_fail_the_sdks_hmac_check(
     assert not is_valid_hmac_notification(json.loads(forged.body), adyen_checkout.hmac_key)
     assert replayed.body == listening.received[0].body
     assert is_valid_hmac_notification(json.loads(replayed.body), adyen_checkout.hmac_key)
+
+
+def test_payment_methods_prove_the_credentials_and_merchant_account(adyen_checkout, adyen_client):
+    api = adyen_client.checkout.payments_api
+
+    methods = api.payment_methods({"merchantAccount": adyen_checkout.merchant_account})
+
+    assert methods.message["paymentMethods"][0]["type"] == "scheme"
+    with pytest.raises(AdyenAPIInvalidPermission):
+        api.payment_methods({"merchantAccount": "NotOurs"})

@@ -245,3 +245,12 @@ def test_the_receiver_can_fetch_the_payment_while_the_webhook_is_in_flight(
     )
 
     assert seen == ["paid"]  # the state changed before the webhook was sent, and no deadlock
+
+
+def test_listing_one_payment_proves_the_credentials(mollie_client):
+    create_payment(mollie_client)
+    newest = create_payment(mollie_client)
+
+    listed = mollie_client.payments.list(limit=1)
+
+    assert [p.id for p in listed] == [newest.id]

@@ -352,3 +352,13 @@ def test_form_decoding_builds_nested_objects_and_lists():
         "plain": "",
         "m": {"k": "v"},
     }
+
+
+def test_listing_one_session_proves_the_credentials(stripe_api, stripe_client):
+    assert list(stripe_client.v1.checkout.sessions.list(params={"limit": 1})) == []
+    create_session(stripe_client)
+    newest = create_session(stripe_client)
+
+    listed = stripe_client.v1.checkout.sessions.list(params={"limit": 1})
+
+    assert [s.id for s in listed.data] == [newest.id] and listed.has_more is True
