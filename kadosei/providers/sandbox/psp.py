@@ -12,7 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from kadosei.extensions import db
 from kadosei.jobs.queue import enqueue
@@ -70,12 +70,18 @@ def current_status(payment: SandboxPayment, now: datetime | None = None) -> str:
 
 
 def expire_payment(payment: SandboxPayment) -> SandboxPayment:
-    """End an unpaid checkout (flush only); ``PaymentUnderWay`` once the customer paid."""
-    if payment.status in ("processing", "succeeded"):
+    """End an unpaid checkout (flush only); ``PaymentUnderWay`` once the customer paid.
+
+    One conditional UPDATE: the customer's payment and the expiry can never both win."""
+    ended = db.session.execute(
+        update(SandboxPayment)
+        .where(SandboxPayment.id == payment.id, SandboxPayment.status == "pending")
+        .values(status="expired", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(payment)
+    if ended.rowcount != 1 and payment.status in ("processing", "succeeded"):
         raise PaymentUnderWay(f"Payment {payment.id} is already {payment.status}")
-    if payment.status == "pending":
-        payment.status = "expired"
-        db.session.flush()
     return payment
 
 
@@ -88,13 +94,13 @@ def pay_by_card(
     outcome = outcome_for(card_number)
     if outcome.status == "succeeded" and not _succeeds(payment.provider, rng):
         outcome = DECLINED
-    payment.card_last4 = card_number[-4:]
+    completes_at = None
     if outcome.status == "processing":
         seconds = current_app.config.get("SANDBOX_PROCESSING_SECONDS", DEFAULT_PROCESSING_SECONDS)
-        payment.completes_at = utcnow() + timedelta(seconds=seconds)
-    _change(payment, outcome)
-    if outcome.status == "processing":
-        enqueue(COMPLETE_PROCESSING, payment.id, at=payment.completes_at)
+        completes_at = utcnow() + timedelta(seconds=seconds)
+    changed = _change(payment, outcome, card_last4=card_number[-4:], completes_at=completes_at)
+    if changed and outcome.status == "processing":
+        enqueue(COMPLETE_PROCESSING, payment.id, at=completes_at)
     return payment
 
 
@@ -196,13 +202,34 @@ def _succeeds(provider: str, rng: random.Random | None) -> bool:
     return (rng or _system_random).random() < load_knobs(provider).success_rate
 
 
-def _change(payment: SandboxPayment, outcome: CardOutcome) -> None:
-    """Record the customer's outcome, commit, then queue the signed notification."""
+def _change(payment: SandboxPayment, outcome: CardOutcome, **values: object) -> bool:
+    """Record the customer's outcome if the checkout is still awaiting them, commit, then
+    queue the signed notification; ``False`` if it had ended (expired, paid) meanwhile.
+
+    One conditional UPDATE: whoever changes a pending payment first wins, the other sees
+    zero rows (PostgreSQL re-checks the condition after waiting for the row's lock)."""
     now = utcnow()
-    payment.status = outcome.status
-    payment.failure_code = outcome.failure_code
-    payment.failure_message = outcome.failure_message
-    payment.notification_due_at = now
-    payment.notified_at = None
+    changed = db.session.execute(
+        update(SandboxPayment)
+        .where(
+            SandboxPayment.id == payment.id,
+            SandboxPayment.status == "pending",
+            or_(SandboxPayment.expires_at.is_(None), SandboxPayment.expires_at > now),
+        )
+        .values(
+            status=outcome.status,
+            failure_code=outcome.failure_code,
+            failure_message=outcome.failure_message,
+            notification_due_at=now,
+            notified_at=None,
+            updated_at=now,
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
+    db.session.refresh(payment)
+    if changed.rowcount != 1:
+        return False
     enqueue(SEND_NOTIFICATION, payment.id)
+    return True
