@@ -14,7 +14,7 @@ from payments_support import csrf_token, path_of, run_jobs
 from sqlalchemy import select, text
 
 from kadosei.models import Attempt
-from kadosei.models.sandbox import SandboxPayment
+from kadosei.sandbox.models import SandboxPayment
 
 CARD = "4242424242424242"
 ROUNDS = 15
