@@ -66,8 +66,9 @@ def _ensure_sqlite_folder(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    # Metadata (and migrations) see every table: kadosei's and the sandbox PSPs' own.
     import kadosei.models
-    import kadosei.sandbox.models  # noqa: F401  (and the sandbox PSPs' own)
+    import kadosei.sandbox.models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

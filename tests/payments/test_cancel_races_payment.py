@@ -107,11 +107,14 @@ def test_pay_and_cancel_arriving_at_the_same_instant_never_both_win(
         select(SandboxPayment.pk).where(SandboxPayment.id == reference).with_for_update()
     )
 
+    waiting = []
+
     def release_once_both_wait():
         deadline = time.monotonic() + 15
         while _waiting_on_locks(watcher) < 2 and time.monotonic() < deadline:
             watcher.commit()
             time.sleep(0.02)
+        waiting.append(_waiting_on_locks(watcher))
         holder.rollback()
 
     try:
@@ -121,4 +124,5 @@ def test_pay_and_cancel_arriving_at_the_same_instant_never_both_win(
     finally:
         holder.close()
         watcher.close()
+    assert waiting == [2]  # both had reached the payment before either could change it
     _assert_one_winner(app, db, merchant, session, reference, paid, canceled)
