@@ -71,11 +71,11 @@ def _signup_as_a_stranger(app, email: str, address: str):
 
 def _comparable(response) -> tuple:
     """What an outsider sees, less what differs on every request (request id, CSRF token, the
-    signed cookie that carries it, the rate-limit window's clock)."""
+    signed cookie that carries it, the rate-limit window's clock: its reset and Retry-After)."""
     headers = sorted(
         (name, re.sub(r"^session=[^;]*", "session=…", value))
         for name, value in response.headers.items()
-        if name not in ("X-Request-Id", "X-RateLimit-Reset")
+        if name not in ("X-Request-Id", "X-RateLimit-Reset", "Retry-After")
     )
     body = _CSRF_VALUE.sub("csrf", response.get_data(as_text=True))
     return response.status_code, headers, body
