@@ -9,6 +9,7 @@ from foundation_support import Portal, csrf_token
 from sqlalchemy import func, select
 
 from kadosei.models import AuditEvent, Merchant, User
+from kadosei.services import accounts
 from tests.factories import PASSWORD
 
 
@@ -258,3 +259,16 @@ def test_signups_are_limited_per_client_address(app, portal, db):
     assert limited.status_code == 429
     assert limited.headers["Retry-After"]
     assert _count(db, User) == 2
+
+
+def test_in_development_the_log_says_when_a_sign_up_address_was_taken(app, factories, caplog):
+    factories.make_merchant(email="taken@example.com")
+    app.config["KADOSEI_ENV"] = "development"  # this test's own app, torn down after it
+
+    accounts.sign_up("Shop", "taken@example.com", PASSWORD)
+    accounts.sign_up("Shop", "fresh@example.com", PASSWORD)
+
+    taken = [r.getMessage() for r in caplog.records if "already has an account" in r.getMessage()]
+    assert taken == [
+        "sign-up for taken@example.com: that address already has an account; nothing created"
+    ]
