@@ -129,7 +129,7 @@ def _auth_paths() -> dict:
         "/auth/logout": {
             "post": _operation(
                 "logout",
-                "Revoke the refresh token (and its family)",
+                "Log out: the refresh token's family and a presented access token's stop working",
                 NO_AUTH,
                 (204, {"description": "Revoked"}),
                 ("401", *COMMON),
