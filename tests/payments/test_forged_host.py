@@ -8,7 +8,7 @@ import pytest
 from payments_support import csrf_token, path_of
 
 from kadosei.config import LOCAL_PUBLIC_URL
-from kadosei.models import SandboxPayment
+from kadosei.sandbox.models import SandboxPayment
 
 SUCCESS = "https://shop.example/thanks"
 FORGED = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
