@@ -9,7 +9,7 @@ from flask import current_app, has_request_context, request
 
 def public_base_url() -> str:
     """``KADOSEI_PUBLIC_URL``, else the host the current request came to (development)."""
-    configured = current_app.config.get("KADOSEI_PUBLIC_URL")
+    configured = current_app.config["KADOSEI_PUBLIC_URL"]
     if configured:
         return configured.rstrip("/")
     if has_request_context():

@@ -26,7 +26,6 @@ from kadosei.providers.base import (
 from kadosei.providers.sandbox import psp
 from kadosei.providers.sandbox.knobs import Knobs, load_knobs
 
-DEFAULT_TIMEOUT_SECONDS = 3.0
 TEST_MODE_ONLY = frozenset({"test"})
 
 
@@ -84,7 +83,7 @@ class SandboxProvider(Provider):
 
     def hosted_url(self, payment: SandboxPayment) -> str:
         values = {"provider": self.name, "reference": payment.id}
-        public = current_app.config.get("KADOSEI_PUBLIC_URL")
+        public = current_app.config["KADOSEI_PUBLIC_URL"]
         if public:
             path = current_app.url_map.bind("localhost").build("sandbox.show_payment", values)
             return public + path
@@ -99,9 +98,7 @@ class SandboxProvider(Provider):
         if knobs.down:
             raise ProviderError(f"{self.display_name} is unreachable (connection refused)")
         if knobs.slow_ms:
-            timeout = float(
-                current_app.config.get("SANDBOX_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
-            )
+            timeout = float(current_app.config["SANDBOX_TIMEOUT_SECONDS"])
             time.sleep(min(knobs.slow_ms / 1000, timeout))
             if knobs.slow_ms / 1000 > timeout:
                 raise ProviderTimeout(f"{self.display_name} did not answer within {timeout:g} s")

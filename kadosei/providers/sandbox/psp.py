@@ -24,7 +24,6 @@ from kadosei.providers.sandbox.knobs import load_knobs
 
 SEND_NOTIFICATION = "kadosei.providers.sandbox.jobs.send_notification"
 COMPLETE_PROCESSING = "kadosei.providers.sandbox.jobs.complete_processing_payment"
-DEFAULT_PROCESSING_SECONDS = 5
 METHOD_DECLINE = ("payment_declined", "The customer did not authorize the payment.")
 CUSTOMER_CANCELED = ("canceled", "The customer canceled the payment.")
 
@@ -90,7 +89,7 @@ def pay_by_card(
         outcome = DECLINED
     payment.card_last4 = card_number[-4:]
     if outcome.status == "processing":
-        seconds = current_app.config.get("SANDBOX_PROCESSING_SECONDS", DEFAULT_PROCESSING_SECONDS)
+        seconds = current_app.config["SANDBOX_PROCESSING_SECONDS"]
         payment.completes_at = utcnow() + timedelta(seconds=seconds)
     _change(payment, outcome)
     if outcome.status == "processing":
