@@ -12,15 +12,13 @@ from wtforms.validators import InputRequired
 
 from kadosei.errors import KadoseiError, not_found
 from kadosei.models.payment import PAYMENT_METHODS
-from kadosei.portal.blueprint import NAV_ITEMS, bp
+from kadosei.portal.blueprint import bp
 from kadosei.providers import registry
 from kadosei.providers.base import Fee
 from kadosei.providers.sandbox.adapter import SandboxProvider
 from kadosei.providers.sandbox.knobs import Knobs, load_all_knobs, update_knobs
 from kadosei.services.accounts import may_operate
 from kadosei.services.currencies import all_currencies
-
-NAV_ITEMS.append(("portal.sandbox_providers", "Sandbox"))
 
 
 class KnobsForm(FlaskForm):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from kadosei.jobs.sweeps import register_sweep
 from kadosei.models.base import utcnow
 from kadosei.providers.sandbox import psp
 
@@ -44,7 +43,6 @@ def complete_processing_payment(reference: str) -> bool:
     return psp.complete_processing(reference)
 
 
-@register_sweep
 def sweep_sandbox_payments() -> None:
     """Complete overdue delayed cards and send notifications the queue never delivered."""
     now = utcnow()

@@ -9,7 +9,6 @@ from flask import Blueprint, redirect, render_template
 from kadosei.errors import InvalidRequest, not_found
 from kadosei.models.sandbox import SandboxPayment
 from kadosei.providers.registry import get_sandbox_provider
-from kadosei.providers.sandbox import jobs as _jobs  # noqa: F401  (registers the sweep)
 from kadosei.providers.sandbox import psp
 from kadosei.providers.sandbox.adapter import SandboxProvider
 from kadosei.providers.sandbox.cards import TEST_CARDS, InvalidCardNumber, normalize_card_number
