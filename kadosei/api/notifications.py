@@ -1,4 +1,4 @@
-"""Provider notifications: ``POST /providers/{provider}/notifications`` (API.md §5 step 4).
+"""Provider notifications: ``POST /providers/{provider}/notifications`` (docs/api.md §5 step 4).
 
 CSRF-exempt and answered in the JSON envelope: ``200 {"received": true}`` once verified and
 recorded, ``400`` when the notification does not verify (nothing changes).
