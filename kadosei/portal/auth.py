@@ -30,7 +30,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _signup_limit() -> str:
-    return current_app.config.get("SIGNUP_RATE_LIMIT", "20 per hour")
+    return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
 @bp.route("/signup", methods=["GET", "POST"])
