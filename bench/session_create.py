@@ -124,16 +124,17 @@ def prepare_kadosei(database_url: str) -> str:
     """The schema and a merchant with a test key; returns the key's secret."""
     from kadosei import create_app
     from kadosei.extensions import db
+    from kadosei.schemas.requests import ApiKeyCreate, ApplicationCreate, Signup
     from kadosei.services import accounts, api_keys, applications
 
     app = create_app(_kadosei_config(database_url))
     with app.app_context():
         db.create_all()
         merchant, _ = accounts.create_merchant(
-            "Bench shop", "bench@example.com", "bench-password-1"
+            Signup(name="Bench shop", email="bench@example.com", password="bench-password-1")
         )
-        application = applications.create_application(merchant.id, {"name": "Bench"})
-        secret = api_keys.create_api_key(application, {"mode": "test"}).secret
+        application = applications.create_application(merchant.id, ApplicationCreate(name="Bench"))
+        secret = api_keys.create_api_key(application, ApiKeyCreate(mode="test")).secret
         db.engine.dispose()
     return secret
 

@@ -24,12 +24,15 @@ def register_cli(app: Flask) -> None:
     @click.option("--operator", is_flag=True, help="Also make the owner a platform operator.")
     def create_merchant_command(name: str, email: str, password: str | None, operator: bool):
         """Create a merchant and its owner user."""
+        from kadosei.schemas.parsing import parse
+        from kadosei.schemas.requests import Signup
         from kadosei.services.accounts import create_merchant, set_operator
 
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            merchant, user = create_merchant(name, email, password)
+            signup = parse(Signup, {"name": name, "email": email, "password": password})
+            merchant, user = create_merchant(signup)
         except KadoseiError as exc:
             raise click.ClickException(exc.message) from None
         if operator:

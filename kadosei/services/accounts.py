@@ -7,17 +7,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from kadosei.errors import AuthenticationFailed, InvalidRequest, invalid, missing
+from kadosei.errors import AuthenticationFailed, invalid
 from kadosei.extensions import db
 from kadosei.models import Merchant, User
 from kadosei.models.base import utcnow
-from kadosei.services import validation
+from kadosei.schemas.limits import EMAIL_MAX, LOGIN_PASSWORD_MAX
+from kadosei.schemas.requests import Signup
 from kadosei.services.audit import record_audit
 
-MIN_PASSWORD = 10
-MAX_PASSWORD = 128
-MAX_LOGIN_PASSWORD = 1024
-MAX_EMAIL = 320
 # Verified against when the e-mail is unknown, so both paths take the same time.
 _DUMMY_HASH: dict[tuple, str] = {}
 
@@ -35,32 +32,21 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def check_password_strength(password: object, param: str = "password") -> str:
-    if not isinstance(password, str) or not password:
-        raise InvalidRequest(f"{param} is required", param=param, code="parameter_missing")
-    if len(password) < MIN_PASSWORD:
-        raise invalid(param, f"{param} must be at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise invalid(param, f"{param} must be at most {MAX_PASSWORD} characters")
-    return password
-
-
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def create_merchant(name: object, email: object, password: object, ip: str | None = None):
+def create_merchant(signup: Signup, ip: str | None = None) -> tuple[Merchant, User]:
     """Sign-up: a merchant and its owner user, in one commit."""
-    data = {"name": name, "email": email}
-    merchant_name = validation.string(data, "name", max_length=200, required=True)
-    address = validation.email(data, "email", required=True).lower()
-    secret = check_password_strength(password)
+    address = signup.email.lower()
     if find_user_by_email(address) is not None:
         raise invalid("email", "An account with this e-mail already exists")
-    merchant = Merchant(name=merchant_name)
+    merchant = Merchant(name=signup.name)
     db.session.add(merchant)
     db.session.flush()
-    user = User(merchant_id=merchant.id, email=address, password_hash=hash_password(secret))
+    user = User(
+        merchant_id=merchant.id, email=address, password_hash=hash_password(signup.password)
+    )
     db.session.add(user)
     db.session.flush()
     record_audit("merchant.signup", merchant_id=merchant.id, user_id=user.id, ip=ip)
@@ -68,27 +54,17 @@ def create_merchant(name: object, email: object, password: object, ip: str | Non
     return merchant, user
 
 
-def _credential(value: object, param: str) -> str:
-    """A present string field of a log-in; its content is never judged here (no hints)."""
-    if value is None or value == "":
-        raise missing(param)
-    if not isinstance(value, str):
-        raise invalid(param, f"{param} must be a string")
-    return value
-
-
-def authenticate(email: object, password: object, ip: str | None = None) -> User:
+def authenticate(email: str, password: str, ip: str | None = None) -> User:
     """The user for these credentials, or ``401 invalid_credentials`` either way.
 
     An unknown e-mail costs the same password hash as a known one, so timing tells nothing.
     """
-    address = _credential(email, "email")
-    secret = _credential(password, "password")
+    address, secret = email, password
     user = find_user_by_email(address) if _plausible_email(address) else None
     hasher = _hasher()
     try:
-        if user is None or len(secret) > MAX_LOGIN_PASSWORD:
-            hasher.verify(_dummy_hash(hasher), secret[:MAX_LOGIN_PASSWORD] + "\x00")
+        if user is None or len(secret) > LOGIN_PASSWORD_MAX:
+            hasher.verify(_dummy_hash(hasher), secret[:LOGIN_PASSWORD_MAX] + "\x00")
             raise VerificationError  # the dummy hash never verifies; this is for the reader
         hasher.verify(user.password_hash, secret)
     except (VerificationError, InvalidHashError):
@@ -107,7 +83,7 @@ def authenticate(email: object, password: object, ip: str | None = None) -> User
 
 def _plausible_email(address: str) -> bool:
     """Worth a look-up: not overlong and free of NUL (which PostgreSQL text cannot hold)."""
-    return len(address) <= MAX_EMAIL and "\x00" not in address
+    return len(address) <= EMAIL_MAX and "\x00" not in address
 
 
 def _dummy_hash(hasher: PasswordHasher) -> str:

@@ -12,10 +12,11 @@ import jwt
 from flask import current_app
 from sqlalchemy import select, update
 
-from kadosei.errors import AuthenticationFailed, invalid, missing
+from kadosei.errors import AuthenticationFailed
 from kadosei.extensions import db
 from kadosei.models import RefreshToken, User
 from kadosei.models.base import new_id, utcnow
+from kadosei.schemas.limits import REFRESH_TOKEN_MAX
 from kadosei.services.audit import record_audit
 
 ALGORITHM = "HS256"
@@ -29,15 +30,6 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
-
-    def to_dict(self) -> dict:
-        return {
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-            "refresh_token": self.refresh_token,
-            "refresh_expires_in": self.refresh_expires_in,
-        }
 
 
 def _digest(token: str) -> str:
@@ -105,7 +97,7 @@ def login_tokens(user: User) -> TokenPair:
     return pair
 
 
-def refresh_tokens(token: object, ip: str | None = None) -> TokenPair:
+def refresh_tokens(token: str, ip: str | None = None) -> TokenPair:
     """Rotate: the presented token is spent; presenting a spent one revokes its family."""
     row = _find_refresh(token)
     now = utcnow()
@@ -128,19 +120,15 @@ def refresh_tokens(token: object, ip: str | None = None) -> TokenPair:
     return pair
 
 
-def revoke_refresh_token(token: object) -> None:
+def revoke_refresh_token(token: str) -> None:
     """Logout: revoke the token's whole family (idempotent for a known token)."""
     row = _find_refresh(token)
     _revoke_family(row.family_id)
     db.session.commit()
 
 
-def _find_refresh(token: object) -> RefreshToken:
-    if token is None or token == "":
-        raise missing("refresh_token")
-    if not isinstance(token, str):
-        raise invalid("refresh_token", "refresh_token must be a string")
-    if not token.startswith(REFRESH_PREFIX) or len(token) > 200:
+def _find_refresh(token: str) -> RefreshToken:
+    if not token.startswith(REFRESH_PREFIX) or len(token) > REFRESH_TOKEN_MAX:
         raise AuthenticationFailed("The refresh token is not valid")
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.digest == _digest(token)))
     if row is None:
