@@ -268,7 +268,7 @@ def _blank_is_absent(value: object) -> object:
 
 PageLimit = Annotated[
     int,
-    BeforeValidator(_query_limit),
     Field(ge=1, le=limits.PAGE_LIMIT_MAX, description="Page size"),
+    BeforeValidator(_query_limit),
 ]
 QueryText = Annotated[str, BeforeValidator(_query_text)]

@@ -124,6 +124,22 @@ class WebhookEndpointUpdate(Changes):
 
 
 class PaymentSessionCreate(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": 1999,
+                    "currency": "EUR",
+                    "payment_method": "card",
+                    "success_url": "https://shop.example/thanks",
+                    "cancel_url": "https://shop.example/cart",
+                    "reference": "order-42",
+                    "metadata": {"cart": "c_1"},
+                }
+            ]
+        }
+    )
+
     amount: Amount
     currency: Currency
     payment_method: PaymentMethod
