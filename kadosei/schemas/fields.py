@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from kadosei.models import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
@@ -28,7 +28,7 @@ INVALID = "parameter_invalid"
 MISSING = "parameter_missing"
 
 
-def invalid(predicate: str) -> PydanticCustomError:
+def _invalid(predicate: str) -> PydanticCustomError:
     return PydanticCustomError(INVALID, predicate)
 
 
@@ -41,9 +41,9 @@ def _trimmed(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise invalid("must be a string")
+        raise _invalid("must be a string")
     if "\x00" in value:
-        raise invalid("must not contain NUL characters")
+        raise _invalid("must not contain NUL characters")
     return value.strip() or None
 
 
@@ -59,15 +59,17 @@ def _present(value: object) -> object:
     if value is None or value == "":
         raise _missing()
     if not isinstance(value, str):
-        raise invalid("must be a string")
+        raise _invalid("must be a string")
     return value
 
 
 def required_text(max_length: int, description: str | None = None):
     return Annotated[
         str,
+        # ``\S``: blank is absent (the value is trimmed), and the document says so. (The
+        # constraints come before the validator, or pydantic leaves them out of the schema.)
+        Field(min_length=1, max_length=max_length, pattern=r"\S", description=description),
         BeforeValidator(_required_trimmed),
-        Field(min_length=1, max_length=max_length, description=description),
     ]
 
 
@@ -79,7 +81,14 @@ def optional_text(max_length: int, description: str | None = None):
     ]
 
 
-Credential = Annotated[str, BeforeValidator(_present)]
+def credential(min_length: int = 1, max_length: int | None = None):
+    """A secret or a log-in name: untrimmed, unjudged beyond its length."""
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length), BeforeValidator(_present)
+    ]
+
+
+Credential = credential()
 Mode = Literal[MODES]
 PaymentMethod = Literal[PAYMENT_METHODS]
 SessionStatus = Literal[SESSION_STATUSES]
@@ -88,9 +97,6 @@ DELIVERY_STATUSES = ("pending", "succeeded", "failed", "canceled")
 DeliveryStatus = Literal[DELIVERY_STATUSES]
 SUBSCRIBABLE_EVENTS = tuple(t for t in EVENT_TYPES if t != "webhook.test")
 SubscribableEvent = Literal[SUBSCRIBABLE_EVENTS]
-Timestamp = Annotated[
-    str, Field(description="ISO 8601 UTC, `Z` suffix", examples=["2026-01-31T09:30:00.000Z"])
-]
 
 
 # -- e-mail ---------------------------------------------------------------------------------
@@ -103,14 +109,30 @@ def _normalized_email(value: str | None) -> str | None:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise invalid(f"is not a valid e-mail address: {exc}") from None
+        reason = {"reason": str(exc)}  # as context: the template must not see its braces
+        raise PydanticCustomError(
+            INVALID, "is not a valid e-mail address: {reason}", reason
+        ) from None
 
 
 EmailField = Annotated[
     str, Field(max_length=limits.EMAIL_MAX, json_schema_extra={"format": "email"})
 ]
+# Blank (or null) is no address at all, as for every optional string.
+BlankOrEmail = Annotated[
+    str,
+    Field(max_length=limits.EMAIL_MAX),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "email", "maxLength": limits.EMAIL_MAX},
+                {"type": "string", "pattern": r"^\s*$"},
+            ]
+        }
+    ),
+]
 OptionalEmail = Annotated[
-    EmailField | None, BeforeValidator(_trimmed), AfterValidator(_normalized_email)
+    BlankOrEmail | None, BeforeValidator(_trimmed), AfterValidator(_normalized_email)
 ]
 RequiredEmail = Annotated[
     EmailField, BeforeValidator(_required_trimmed), AfterValidator(_normalized_email)
@@ -122,7 +144,7 @@ RequiredEmail = Annotated[
 
 def _currency(value: object) -> object:
     if not is_currency(value):
-        raise invalid("must be an upper-case ISO 4217 code, e.g. EUR")
+        raise _invalid("must be an upper-case ISO 4217 code, e.g. EUR")
     return value
 
 
@@ -153,24 +175,24 @@ def _redirect_url(value: str, info: ValidationInfo) -> str:
 
     The mode comes from the validation context (``parse(..., context={"mode": mode})``)."""
     if not value:
-        raise invalid("must be an absolute https URL")
+        raise _invalid("must be an absolute https URL")
     if _FORBIDDEN_URL_CHARACTERS.search(value):
-        raise invalid("must not contain spaces, control characters or backslashes")
+        raise _invalid("must not contain spaces, control characters or backslashes")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (raises on a malformed port)
     except ValueError:
-        raise invalid("is not a valid URL") from None
+        raise _invalid("is not a valid URL") from None
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise invalid("must be an absolute https URL")
+        raise _invalid("must be an absolute https URL")
     if "@" in parts.netloc:
-        raise invalid("must not contain credentials")
+        raise _invalid("must not contain credentials")
     host = (parts.hostname or "").lower()
     if not _valid_host(host):
-        raise invalid("has an invalid host (use punycode for IDNs)")
+        raise _invalid("has an invalid host (use punycode for IDNs)")
     mode = (info.context or {}).get("mode")
     if parts.scheme == "http" and not (mode == "test" and is_loopback_host(host)):
-        raise invalid("must use https (http only for localhost in test mode)")
+        raise _invalid("must use https (http only for localhost in test mode)")
     return value
 
 
@@ -250,7 +272,7 @@ _LIMIT = re.compile(r"[0-9]{1,3}")
 def _query_limit(value: object) -> object:
     if isinstance(value, str):
         if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= limits.PAGE_LIMIT_MAX:
-            raise invalid(f"must be an integer between 1 and {limits.PAGE_LIMIT_MAX}")
+            raise _invalid(f"must be an integer between 1 and {limits.PAGE_LIMIT_MAX}")
         return int(value)
     return value
 
@@ -258,7 +280,7 @@ def _query_limit(value: object) -> object:
 def _query_text(value: object) -> object:
     """No database stores NUL: a query value with one matches nothing, so it is refused."""
     if isinstance(value, str) and "\x00" in value:
-        raise invalid("must not contain NUL characters")
+        raise _invalid("must not contain NUL characters")
     return value
 
 
@@ -266,9 +288,12 @@ def _blank_is_absent(value: object) -> object:
     return None if value == "" else value
 
 
+BlankIsAbsent = BeforeValidator(_blank_is_absent)
+
+
 PageLimit = Annotated[
     int,
     Field(ge=1, le=limits.PAGE_LIMIT_MAX, description="Page size"),
     BeforeValidator(_query_limit),
 ]
-QueryText = Annotated[str, BeforeValidator(_query_text)]
+QueryText = Annotated[str, Field(pattern=r"^[^\x00]*$"), BeforeValidator(_query_text)]

@@ -32,6 +32,8 @@ _PREDICATES = {
     "literal_error": "must be one of: {expected}",
 }
 
+_UNITS = {"Dictionary": "keys", "List": "items"}
+
 
 def parse(model: type[Model], data: Mapping[str, Any], *, context: dict | None = None) -> Model:
     """``data`` as ``model``, or the contract's ``400`` for its first broken rule."""
@@ -68,10 +70,12 @@ def _predicate(error: ErrorDetails) -> str:
         return "is required"
     if kind == "literal_error" and any(isinstance(p, int) for p in error["loc"]):
         return f"must list only: {error.get('ctx', {}).get('expected')}"
-    if kind == "too_long":
+    if kind in ("too_long", "too_short"):
         ctx = error.get("ctx", {})
-        unit = "keys" if ctx.get("field_type") == "Dictionary" else "items"
-        return f"must have at most {ctx.get('max_length')} {unit}"
+        unit = _UNITS.get(ctx.get("field_type"), "characters")
+        if kind == "too_long":
+            return f"must have at most {ctx.get('max_length')} {unit}"
+        return f"must have at least {ctx.get('min_length')} {unit}"
     template = _PREDICATES.get(kind)
     if template is None:
         return f"is invalid: {error['msg']}"

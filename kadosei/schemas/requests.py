@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from kadosei.schemas import limits
 from kadosei.schemas.fields import (
     Amount,
+    BlankIsAbsent,
     Credential,
     Currency,
     DeliveryStatus,
@@ -28,7 +31,7 @@ from kadosei.schemas.fields import (
     RedirectUrl,
     RequiredEmail,
     SessionStatus,
-    _blank_is_absent,
+    credential,
     optional_text,
     required_text,
 )
@@ -45,6 +48,23 @@ class RequestBody(BaseModel):
         if isinstance(data, dict) and None in data.values():
             return {name: value for name, value in data.items() if value is not None}
         return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Say so in the document: an optional field also takes ``null`` (meaning absent)."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        required = set(schema.get("required", ()))
+        for name, prop in schema.get("properties", {}).items():
+            if name not in required and not _takes_null(prop):
+                kept = {k: prop.pop(k) for k in ("title", "description", "default") if k in prop}
+                schema["properties"][name] = {"anyOf": [prop, {"type": "null"}], **kept}
+        return schema
+
+
+def _takes_null(schema: dict) -> bool:
+    return schema.get("type") == "null" or any(_takes_null(b) for b in schema.get("anyOf", ()))
 
 
 class Changes(BaseModel):
@@ -74,9 +94,7 @@ class Signup(RequestBody):
 
     name: required_text(limits.MERCHANT_NAME_MAX)
     email: RequiredEmail
-    password: Annotated[
-        Credential, Field(min_length=limits.PASSWORD_MIN, max_length=limits.PASSWORD_MAX)
-    ]
+    password: credential(limits.PASSWORD_MIN, limits.PASSWORD_MAX)
 
 
 # -- applications and keys ------------------------------------------------------------------
@@ -167,18 +185,19 @@ class PageQuery(BaseModel):
     ] = None
 
 
-Blank = BeforeValidator(_blank_is_absent)
-
-
 class PaymentSessionListQuery(PageQuery):
-    status: Annotated[SessionStatus | None, Blank, Field(description="Only this status")] = None
-    reference: Annotated[QueryText | None, Blank, Field(description="Only this reference")] = None
+    status: Annotated[
+        SessionStatus | None, BlankIsAbsent, Field(description="Only this status")
+    ] = None
+    reference: Annotated[
+        QueryText | None, BlankIsAbsent, Field(description="Only this reference")
+    ] = None
 
 
 class EventListQuery(PageQuery):
-    type: Annotated[EventType | None, Blank, Field(description="Only this type")] = None
+    type: Annotated[EventType | None, BlankIsAbsent, Field(description="Only this type")] = None
     payment_session: Annotated[
-        QueryText | None, Blank, Field(description="Only this session's events")
+        QueryText | None, BlankIsAbsent, Field(description="Only this session's events")
     ] = None
 
 

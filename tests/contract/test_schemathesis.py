@@ -21,7 +21,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -38,7 +40,25 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
 ]
+# Valid by the document, refused by a rule no schema states (no enabled provider for that
+# method and currency, a session no longer open): 422, documented.
+ACCEPTED = ["2XX", "401", "403", "404", "409", "422", "429"]
+# Rules no JSON Schema can state, so a schema-valid request may still get a 400 naming one of
+# these: a URL must be https and reach a public host; an integer is written without a
+# fraction (JSON Schema counts 436.0 as an integer); an e-mail address follows RFC 5321, which
+# is stricter than `format: email`; an application has at most 16 endpoints per mode.
+BEYOND_THE_SCHEMA = {
+    "url",
+    "success_url",
+    "cancel_url",
+    "amount",
+    "expires_in",
+    "customer_email",
+    "mode",
+}
 
 
 @pytest.fixture
@@ -83,6 +103,7 @@ def _api_schema():
     WSGI app is handed to each call, as the app is the test's own fixture."""
     loaded = schemathesis.openapi.from_dict(copy.deepcopy(openapi_document()))
     loaded.config.update(base_url=BASE_URL)
+    loaded.config.checks.positive_data_acceptance.expected_statuses = ACCEPTED
     loaded.config.generation.update(
         modes=list(GenerationMode), max_examples=MAX_EXAMPLES, deterministic=True
     )
@@ -113,4 +134,15 @@ def test_every_operation_answers_as_documented(case, app, seeded):
         if case.headers and "Idempotency-Key" in case.headers:
             # A fresh key each time, or most calls would replay or collide (409, documented).
             case.headers["Idempotency-Key"] = f"fuzz-{next(_FRESH_KEYS)}"
-    case.call_and_validate(base_url=BASE_URL, headers=headers, checks=CHECKS, app=app)
+    response = case.call(base_url=BASE_URL, headers=headers, app=app)
+    checks = CHECKS
+    if response.status_code == 400 and _param_of(response) in BEYOND_THE_SCHEMA:
+        checks = [check for check in CHECKS if check is not positive_data_acceptance]
+    case.validate_response(response, checks=checks, headers=headers)
+
+
+def _param_of(response) -> str | None:
+    try:
+        return response.json()["error"].get("param")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
