@@ -171,7 +171,8 @@ INFO = {
     "version": "1",
     "description": "Payment orchestration: one integration, every provider. Amounts are "
     "integers in minor units; timestamps ISO 8601 UTC with `Z`; every response carries "
-    "`X-Request-Id`; HTTPS only.",
+    "`X-Request-Id`; HTTPS only. Request bodies are JSON objects; no string anywhere in "
+    "one may hold a NUL character (U+0000) or a lone surrogate (`400 parameter_invalid`).",
 }
 
 
