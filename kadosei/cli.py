@@ -10,6 +10,8 @@ from kadosei.errors import KadoseiError
 from kadosei.jobs.worker import worker_command
 from kadosei.routing_cli import routing_command
 from kadosei.sandbox.cli import sandbox_command
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import Signup
 from kadosei.services.accounts import create_merchant, find_user_by_email, set_operator
 
 
@@ -28,7 +30,8 @@ def register_cli(app: Flask) -> None:
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            merchant, user = create_merchant(name, email, password)
+            signup = parse(Signup, {"name": name, "email": email, "password": password})
+            merchant, user = create_merchant(signup)
         except KadoseiError as exc:
             raise click.ClickException(exc.message) from None
         if operator:

@@ -25,11 +25,10 @@ from flask import Flask, current_app
 from sqlalchemy import or_, select
 
 from kadosei.config import ConfigError
-from kadosei.errors import KadoseiError, invalid, missing, not_found
+from kadosei.errors import InvalidRequest, KadoseiError, invalid, missing, not_found
 from kadosei.extensions import db
 from kadosei.models import ROUTING_RULE_KINDS, Merchant, RoutingRule
 from kadosei.providers.registry import all_providers
-from kadosei.services.validation import reject_unknown
 
 CONFIG_KEY = "KADOSEI_ROUTING"
 _FIELDS = {
@@ -85,7 +84,11 @@ def clean_rule_data(kind: str, data: Mapping[str, Any], known: Iterable[str]) ->
     if kind not in ROUTING_RULE_KINDS:
         raise invalid("kind", f"kind must be one of {', '.join(ROUTING_RULE_KINDS)}")
     name = _FIELDS[kind]
-    reject_unknown(dict(data), {name})
+    for given in data:
+        if given != name:
+            raise InvalidRequest(
+                f"Received unknown parameter: {given}", param=given, code="parameter_unknown"
+            )
     value = data.get(name)
     if value is None:
         raise missing(name)

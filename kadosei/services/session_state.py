@@ -19,9 +19,9 @@ from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession, SessionTransition
 from kadosei.models.base import utcnow
 from kadosei.providers.base import PROVIDER_STATUSES, PaymentStatus
+from kadosei.representation import serialize_session
 from kadosei.services import routing
 from kadosei.services.events import record_event
-from kadosei.services.representation import serialize_session
 
 log = logging.getLogger("kadosei.payments")
 
