@@ -40,6 +40,7 @@ class RoutingOverview:
     segments: list[SegmentStatus]
     rules: list[routing_rules.Rule]
     statistics_available: bool
+    now: float  # on the router's clock: a paused provider's retry time is compared with it
 
 
 def merchant_segments(merchant_id: str, mode: str) -> list[tuple[str, str, int]]:
@@ -64,6 +65,7 @@ def routing_overview(merchant_id: str, mode: str) -> RoutingOverview:
     rules = routing_rules.rules_for(merchant_id)
     router = routing.get_router()
     available = True
+    now = routing.routing_now()
     segments = []
     for method, currency, count in merchant_segments(merchant_id, mode):
         providers = registry.eligible_providers(mode, method, currency)
@@ -73,7 +75,7 @@ def routing_overview(merchant_id: str, mode: str) -> RoutingOverview:
         statuses: dict[str, dict] = {}
         if available:
             try:
-                statuses = router.provider_status(context, names, now=routing.routing_now())
+                statuses = router.provider_status(context, names, now=now)
             except StoreUnavailable:
                 available = False
         rows = []
@@ -89,4 +91,4 @@ def routing_overview(merchant_id: str, mode: str) -> RoutingOverview:
                 )
             )
         segments.append(SegmentStatus(method, currency, count, rows))
-    return RoutingOverview(mode, segments, rules, available)
+    return RoutingOverview(mode, segments, rules, available, now)
