@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, select
+from sqlalchemy import Date, and_, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -35,9 +35,10 @@ ABANDONED = "expired"
 
 
 class day_of(FunctionElement):
-    """The UTC calendar day of a timestamp as ``YYYY-MM-DD`` text, on SQLite and PostgreSQL."""
+    """The UTC calendar day of a stored (naive UTC) timestamp: ``date()`` on SQLite, whose
+    ``YYYY-MM-DD`` text the Date type reads back as a date; a cast on PostgreSQL."""
 
-    type = String()
+    type = Date()
     inherit_cache = True
 
 
@@ -48,7 +49,7 @@ def _day_of_default(element: day_of, compiler: Any, **kw: Any) -> str:
 
 @compiles(day_of, "postgresql")
 def _day_of_postgresql(element: day_of, compiler: Any, **kw: Any) -> str:
-    return f"to_char(date_trunc('day', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD')"
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
 
 
 def rate(succeeded: int, decided: int) -> float | None:
@@ -192,9 +193,9 @@ def _count_sessions(board: Dashboard, merchant_id: str, mode: str, span: Period)
     )
     by_day = {figures.day: figures for figures in board.days}
     volume: dict[str, int] = {}
-    for day_text, currency, sessions, succeeded, failed, canceled, abandoned, amount in rows:
+    for on, currency, sessions, succeeded, failed, canceled, abandoned, amount in rows:
         tally = SessionTally(sessions, succeeded, failed, canceled, abandoned)
-        by_day[date.fromisoformat(day_text)].add(tally)
+        by_day[on].add(tally)
         board.add(tally)
         if amount:
             volume[currency] = volume.get(currency, 0) + int(amount)
@@ -227,12 +228,12 @@ def _provider_figures(merchant_id: str, mode: str, span: Period) -> list[Provide
         .group_by(day, Attempt.provider)
     )
     figures: dict[str, ProviderFigures] = {}
-    for day_text, provider, attempts, succeeded, failed, errors, abandoned in rows:
+    for on, provider, attempts, succeeded, failed, errors, abandoned in rows:
         entry = figures.setdefault(provider, ProviderFigures(provider))
         entry.attempts += attempts
         entry.succeeded += succeeded
         entry.failed += failed
         entry.errors += errors
         entry.abandoned += abandoned
-        entry.by_day[date.fromisoformat(day_text)] = attempts
+        entry.by_day[on] = attempts
     return sorted(figures.values(), key=lambda entry: (-entry.attempts, entry.provider))
