@@ -52,7 +52,7 @@ class Chart:
     right: float  # x of the plot's right edge
     bottom: float  # y of the plot's baseline
     bars: list[Bar]
-    line: str  # SVG polyline points for the success rate, empty when there is none
+    lines: list[str]  # SVG polyline points of the success rate, broken where a day has none
     session_ticks: list[Tick]  # left axis
     rate_ticks: list[Tick]  # right axis
     day_ticks: list[Tick]  # bottom axis
@@ -78,7 +78,7 @@ def outcome_chart(days) -> Chart:
     peak = max((d.sessions for d in days), default=0)
     unit = nice_step(peak)
     top_value = unit * max(math.ceil(peak / unit), 1)
-    bars, points = [], []
+    bars, lines, points = [], [], []
     for i, day in enumerate(days):
         x = LEFT + i * step
         base, segments = bottom, []
@@ -91,6 +91,11 @@ def outcome_chart(days) -> Chart:
         bars.append(Bar(x + step * 0.15, step * 0.7, day.day.isoformat(), day.sessions, segments))
         if day.success_rate is not None:
             points.append(f"{x + step / 2:.1f},{TOP + plot_h * (1 - day.success_rate):.1f}")
+        elif points:
+            lines.append(" ".join(points))
+            points = []
+    if points:
+        lines.append(" ".join(points))
     every = max(math.ceil(count / 7), 1)
     return Chart(
         width=WIDTH,
@@ -100,7 +105,7 @@ def outcome_chart(days) -> Chart:
         right=right,
         bottom=bottom,
         bars=bars,
-        line=" ".join(points),
+        lines=lines,
         session_ticks=[
             Tick(bottom - plot_h * value / top_value, f"{value:,}")
             for value in range(0, top_value + 1, unit)

@@ -11,7 +11,8 @@ from sqlalchemy import event, insert, text
 
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
-from kadosei.services.reporting import merchant_dashboard, period
+from kadosei.portal.charts import outcome_chart
+from kadosei.services.reporting import DayFigures, merchant_dashboard, period
 from tests.factories import PASSWORD
 
 NOW = datetime(2026, 3, 15, 12, 0)
@@ -329,3 +330,17 @@ def test_the_dashboard_of_100_000_sessions_is_counted_by_a_couple_of_queries(
     aggregations = [s for s in page_counter.statements if "GROUP BY" in s]
     assert len(aggregations) == 2
     print(f"dashboard page: {page_elapsed * 1000:.0f} ms, {len(page_counter.statements)} queries")
+
+
+def test_the_success_rate_line_breaks_on_days_without_a_verdict():
+    days = [DayFigures(day=date(2026, 3, d)) for d in range(1, 6)]
+    days[0].sessions = days[0].succeeded = 1
+    days[1].sessions = days[1].succeeded = 1
+    days[2].sessions = days[2].canceled = 1  # no verdict: no point, the line breaks
+    days[4].sessions = days[4].failed = 1
+
+    chart = outcome_chart(days)
+
+    assert [len(line.split()) for line in chart.lines] == [2, 1]
+    assert chart.lines[1].endswith(f",{chart.bottom:.1f}")  # 0 % sits on the baseline
+    assert [tick.label for tick in chart.session_ticks] == ["0", "1"]
