@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app
 
-from kadosei.services.currencies import format_amount
+from kadosei.currencies import format_amount
 
 bp = Blueprint("portal", __name__)
 

@@ -40,11 +40,14 @@ class Ranking(list):
         assumed_fee: float,
         version: str,
         held: bool = False,
+        pauses: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Ranking:
         """Order scored candidates: a due probe first, closed breakers by drawn EV, open last.
 
         ``held``: the fee-best provider was kept although the estimates favour another one that
         has not yet shown it is better by more than the doubt in the numbers.
+        ``pauses``: per provider whose breaker is not closed, why and until when (stored with
+        its candidate, so the portal can say when it will be tried again).
         """
         active = [r for r in rows if r[8] == CLOSED and r[0] != probe]
         tripped = [r for r in rows if r[8] != CLOSED and r[0] != probe]
@@ -63,7 +66,9 @@ class Ranking(list):
             reason = "exploit"
         names = [r[0] for r in ordered]
         return cls(
-            names, reason, lambda: _explain(context, ordered, reason, probe, assumed_fee, version)
+            names,
+            reason,
+            lambda: _explain(context, ordered, reason, probe, assumed_fee, version, pauses or {}),
         )
 
 
@@ -79,6 +84,7 @@ def _explain(
     probe: str | None,
     assumed_fee: float,
     version: str,
+    pauses: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     """The explanation dict stored with the attempt and shown in the portal."""
     candidates = []
@@ -97,6 +103,7 @@ def _explain(
                 "fee_used": round(assumed_fee if fee is None else fee, 2),
                 "ev": round(ev, 2),
                 "sampled_ev": round(drawn, 2),
+                **pauses.get(name, {}),
             }
         )
     return {

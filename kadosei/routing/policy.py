@@ -38,6 +38,7 @@ from kadosei.routing.stats import (
     OUTCOMES,
     STATE,
     Params,
+    breaker_pause,
     probe_due,
 )
 from kadosei.routing.store import MemoryStore, Store, StoreUnavailable
@@ -141,6 +142,7 @@ class Router:
                 "availability": round(a, 4),
                 "evidence": round(evidence, 1),
                 "breaker": BREAKER_NAMES[int(state)],
+                **(breaker_pause(breaker, self.params) or {}),
             }
         return out
 
@@ -239,8 +241,15 @@ class Router:
             state = int(breaker[STATE]) if breaker is not None else CLOSED
             rows.append([name, p, a, evidence, fee, net, p * a * net, drawn * a * net, state, var])
         held = self._hold(rows)
+        pauses = {r[0]: breaker_pause(breakers[r[0]], self.params) for r in rows if r[8] != CLOSED}
         return Ranking.from_rows(
-            context, [tuple(r[:9]) for r in rows], probe, worst_fee, self.version, held
+            context,
+            [tuple(r[:9]) for r in rows],
+            probe,
+            worst_fee,
+            self.version,
+            held,
+            pauses={name: pause for name, pause in pauses.items() if pause},
         )
 
     def _hold(self, rows: list[list]) -> bool:

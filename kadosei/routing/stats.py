@@ -172,3 +172,18 @@ def claim_probe(b: list[float], now: float, p: Params) -> bool:
         return False
     b[STATE], b[PROBE_AT] = HALF_OPEN, now
     return True
+
+
+def breaker_pause(b: list[float] | None, p: Params) -> dict[str, float | int] | None:
+    """Why a provider is paused and when it is tried again, for people; None when closed.
+
+    ``errors_in_a_row``: its consecutive API errors; ``retry_at``: when an open breaker lets
+    a probe through (on the router's clock), or when a half-open breaker's probe went out.
+    """
+    if b is None or int(b[STATE]) == CLOSED:
+        return None
+    if int(b[STATE]) == OPEN:
+        retry_at = b[OPENED_AT] + b[COOLDOWN]
+    else:
+        retry_at = b[PROBE_AT] or b[OPENED_AT] + b[COOLDOWN]
+    return {"errors_in_a_row": int(b[CONSEC]), "retry_at": round(retry_at, 3)}

@@ -20,9 +20,9 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from kadosei.currencies import all_currencies, is_currency
 from kadosei.models import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
 from kadosei.schemas import limits
-from kadosei.services.currencies import all_currencies, is_currency
 
 INVALID = "parameter_invalid"
 MISSING = "parameter_missing"

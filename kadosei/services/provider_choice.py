@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from kadosei.currencies import minor_unit
 from kadosei.models import PaymentSession
 from kadosei.providers import registry
 from kadosei.providers.base import Provider
 from kadosei.services import routing
-from kadosei.services.currencies import minor_unit
 
 
 def eligible_providers(mode: str, method: str, currency: str) -> list[Provider]:

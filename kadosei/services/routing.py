@@ -26,6 +26,7 @@ from redis.retry import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from kadosei.currencies import minor_unit
 from kadosei.extensions import db
 from kadosei.jobs.queue import redis_url
 from kadosei.models import Attempt, PaymentSession
@@ -34,7 +35,6 @@ from kadosei.providers.base import Provider
 from kadosei.routing import Params, Router, StoreUnavailable, candidate_fee
 from kadosei.routing.redis_store import RedisStore
 from kadosei.services import routing_rules
-from kadosei.services.currencies import minor_unit
 
 log = logging.getLogger("kadosei.routing")
 

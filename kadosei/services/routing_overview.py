@@ -41,6 +41,7 @@ class RoutingOverview:
     segments: list[SegmentStatus]
     rules: list[routing_rules.Rule]
     statistics_available: bool
+    now: float  # on the router's clock: a paused provider's retry time is compared with it
 
 
 def merchant_segments(merchant_id: str, mode: str) -> list[tuple[str, str, int]]:
@@ -63,6 +64,7 @@ def routing_overview(merchant_id: str, mode: str) -> RoutingOverview:
     rules = routing_rules.rules_for(merchant_id)
     router = routing.get_router()
     available = True
+    now = routing.routing_now()
     segments = []
     for method, currency, count in merchant_segments(merchant_id, mode):
         providers = registry.eligible_providers(mode, method, currency)
@@ -72,7 +74,7 @@ def routing_overview(merchant_id: str, mode: str) -> RoutingOverview:
         statuses: dict[str, dict] = {}
         if available:
             try:
-                statuses = router.provider_status(context, names, now=routing.routing_now())
+                statuses = router.provider_status(context, names, now=now)
             except StoreUnavailable:
                 available = False
         rows = []
@@ -88,4 +90,4 @@ def routing_overview(merchant_id: str, mode: str) -> RoutingOverview:
                 )
             )
         segments.append(SegmentStatus(method, currency, count, rows))
-    return RoutingOverview(mode, segments, rules, available)
+    return RoutingOverview(mode, segments, rules, available, now)

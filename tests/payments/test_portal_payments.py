@@ -8,6 +8,7 @@ from payments_support import MerchantApi, csrf_token, post_notification, signed_
 from kadosei.models import Attempt
 from kadosei.schemas.requests import WebhookEndpointCreate
 from kadosei.services import webhook_endpoints
+from kadosei.services.routing_words import provider_names
 from tests.conftest import HttpsClient
 from tests.factories import PASSWORD
 
@@ -58,7 +59,7 @@ def test_the_detail_page_shows_attempts_why_and_the_conflict(app, factories, cli
 
     assert "refund the customer" in page
     assert attempt.id in page and attempt.provider in page and attempt.provider_reference in page
-    assert f"Why {attempt.provider} for" in page
+    assert f"Why {provider_names()[attempt.provider]} for" in page  # by its display name
     assert "payment_session.canceled" in page and "payment_session.conflict" in page
     assert "conflict" in page and "canceled by the merchant" in page
     assert f"/webhooks/{endpoint.id}/deliveries/wd_" in page

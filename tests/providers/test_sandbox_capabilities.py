@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kadosei.currencies import all_currencies
 from kadosei.models.payment import PAYMENT_METHODS
 from kadosei.providers.base import Fee
 from kadosei.providers.registry import (
@@ -11,7 +12,6 @@ from kadosei.providers.registry import (
     sandbox_providers,
 )
 from kadosei.sandbox.knobs import update_knobs
-from kadosei.services.currencies import all_currencies
 
 EXPECTED = {
     "sandbox_lumen": {

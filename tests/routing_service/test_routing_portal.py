@@ -7,7 +7,12 @@ import html
 from routing_service_support import MerchantApi, attempts_of, signed_in_browser
 
 from kadosei.sandbox.knobs import update_knobs
-from kadosei.services import routing_rules
+from kadosei.services import routing, routing_rules
+from kadosei.services.routing_words import attempt_sentence, clock_time, provider_names
+
+
+def routing_sentence(attempt) -> str:
+    return attempt_sentence(attempt.explanation, attempt.provider, provider_names())
 
 
 def test_the_payment_page_renders_each_attempts_explanation(app, merchant, customer, account):
@@ -21,13 +26,16 @@ def test_the_payment_page_renders_each_attempts_explanation(app, merchant, custo
 
     for attempt in attempts_of(session):
         assert f'id="why-{attempt.id}"' in page
-    assert "routing-candidates" in page and "Expected value" in page and "Breaker" in page
-    assert "sandbox_harbor" in page and "sandbox_lumen" in page
+        sentence = routing_sentence(attempt)
+        assert sentence in page and "sandbox_" not in sentence
+    assert "routing-candidates" in page and '<th scope="col">Expected value</th>' in page
+    assert '<th scope="col">State</th>' in page  # the breaker, in plain words
+    assert "sandbox_harbor" in page and "sandbox_lumen" in page  # ids behind the names
     assert "this attempt" in page and "learned" in page
-    assert "Rule applied: <code>disable_provider</code> (global" in page and "maintenance" in page
-    assert "Left out by rules: sandbox_orbit (disable provider)" in page
+    assert "Operator rule: Orbit is switched off for every account — “maintenance”" in page
+    assert "Left out by the operator's rules: Orbit <code>sandbox_orbit</code>" in page
     if attempts_of(session)[0].provider == "sandbox_harbor":
-        assert "tried after sandbox_harbor failed" in page
+        assert "Retried on Lumen after Harbor could not be reached" in page
 
 
 def test_the_routing_page_shows_estimates_and_breaker_states_per_segment(
@@ -50,8 +58,11 @@ def test_the_routing_page_shows_estimates_and_breaker_states_per_segment(
 
     assert 'href="/routing"' in page  # in the navigation
     assert "card in EUR" in page and "paypal in USD" in page
-    harbor_row = page.split("<td>sandbox_harbor</td>", 1)[1].split("</tr>", 1)[0]
-    assert "badge-error" in harbor_row and ">open<" in harbor_row
+    harbor_row = page.split("<code>sandbox_harbor</code>", 1)[1].split("</tr>", 1)[0]
+    assert "badge-error" in harbor_row and ">paused<" in harbor_row
+    # why it is paused, and when it is tried again: the cool-down after the breaker opened
+    retry_at = clock_time(clock() + routing.get_router().params.breaker_cooldown)
+    assert f"Paused after 2 errors in a row; tried again at {retry_at}" in harbor_row
     assert "badge-closed" in page and "%" in page
     assert "No live-mode payments yet" in live
     assert browser.get("/routing?mode=bogus").status_code == 400
