@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 from kadosei.models import PaymentSession
-from kadosei.models.base import isoformat
 from kadosei.services.currencies import decimal_amount
 from kadosei.services.payment_search import EXPORT_CHUNK, PaymentFilters, iter_matching_rows
 
@@ -58,7 +57,7 @@ def export_csv(merchant_id: str, filters: PaymentFilters) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     rows = iter_matching_rows(merchant_id, filters, _SELECTED)
     for written, row in enumerate(rows, start=1):
-        writer.writerow([safe_cell(value) for value in _cells(row)])
+        writer.writerow(_cells(row))
         if written % EXPORT_CHUNK == 0:
             yield _drain(buffer)
     yield _drain(buffer)
@@ -71,22 +70,32 @@ def safe_cell(value: object) -> str:
 
 
 def _cells(row) -> tuple:
+    """One line's cells. Only the free-text ones can start like a formula: the others are ids,
+    timestamps, non-negative amounts and kadosei's own names and codes."""
+    (_, id_, created, status, mode, amount, currency, method, provider) = row[:9]
+    (reference, email, description, completed, failure_code) = row[9:]
     return (
-        row.id,
-        isoformat(row.created_at),
-        row.status,
-        row.mode,
-        row.amount,
-        decimal_amount(row.amount, row.currency),
-        row.currency,
-        row.payment_method,
-        row.provider,
-        row.reference,
-        row.customer_email,
-        row.description,
-        isoformat(row.completed_at),
-        row.failure_code,
+        id_,
+        _timestamp(created),
+        status,
+        mode,
+        amount,
+        decimal_amount(amount, currency),
+        currency,
+        method,
+        provider,
+        safe_cell(reference),
+        safe_cell(email),
+        safe_cell(description),
+        _timestamp(completed),
+        safe_cell(failure_code),
     )
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 UTC to the millisecond, as the API writes it (``isoformat`` in C: 100,000
+    rows a second)."""
+    return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
 
 
 def _drain(buffer: io.StringIO) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import String, cast, insert, literal, select
 
 from kadosei.models import PaymentSession
 from kadosei.models.base import new_id
@@ -30,23 +30,26 @@ def store_session(db, application, *, created_at: datetime | None = None, **fiel
 
 
 def bulk_store_sessions(db, application, count: int, *, start: datetime, **fields) -> None:
-    """``count`` sessions, one second apart from ``start``, in one multi-row INSERT."""
-    rows = [
-        _session_values(
-            application,
-            start + timedelta(seconds=n),
-            id=f"ps_{application.id[-10:]}{n:012d}",
-            **fields,
-        )
-        for n in range(count)
-    ]
-    db.session.execute(insert(PaymentSession.__table__), rows)
+    """``count`` sessions created at ``start``, in one INSERT … SELECT whose rows the database
+    generates itself; their ids are ``bulk_id(application, n)``, n = 0 … count-1, oldest first."""
+    table = PaymentSession.__table__
+    n = select(literal(0).label("i")).cte("n", recursive=True)
+    n = n.union_all(select(n.c.i + 1).where(n.c.i < count - 1))
+    values = _session_values(application, start, **fields)
+    values["id"] = literal(bulk_id(application, "")) + cast(n.c.i, String)
+    rows = select(
+        *(v if k == "id" else literal(v, table.c[k].type) for k, v in values.items())
+    ).order_by(n.c.i)
+    db.session.execute(insert(table).from_select(list(values), rows))
     db.session.commit()
+
+
+def bulk_id(application, n) -> str:
+    return f"ps_{application.id[-10:]}x{n}"
 
 
 def _session_values(application, created_at: datetime, **fields) -> dict:
     values = {
-        "id": new_id("ps"),
         "merchant_id": application.merchant_id,
         "application_id": application.id,
         "mode": "test",
@@ -63,6 +66,8 @@ def _session_values(application, created_at: datetime, **fields) -> dict:
         "expires_at": created_at + timedelta(hours=1),
     }
     values.update(fields)
+    if "id" not in values:
+        values["id"] = new_id("ps")
     return values
 
 
