@@ -12,9 +12,14 @@ from kadosei.models.application import MODES
 from kadosei.models.base import utcnow
 from kadosei.portal.blueprint import NAV_ITEMS, bp
 from kadosei.services import applications, payments
-from kadosei.services.currencies import is_currency, parse_decimal_amount
+from kadosei.services.currencies import is_currency
 from kadosei.services.payment_export import export_csv, export_filename
-from kadosei.services.payment_search import PaymentFilters, provider_names, search_sessions
+from kadosei.services.payment_search import (
+    PaymentFilters,
+    parse_amount,
+    provider_names,
+    search_sessions,
+)
 from kadosei.services.payment_timeline import session_timeline
 
 NAV_ITEMS.append(("portal.list_payments", "Payments"))
@@ -72,25 +77,14 @@ class PaymentSearchForm(Form):
 
     def validate_amount(self, field) -> None:
         if field.data:
-            self._minor_units(field.data)
+            try:
+                parse_amount(field.data, self.currency.data or None)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
 
     def validate_created_to(self, field) -> None:
         if field.data and self.created_from.data and field.data < self.created_from.data:
             raise ValidationError("The end date is before the start date")
-
-    def _minor_units(self, text: str) -> int:
-        """Minor units (``1999``), or ``19.99`` in major units once a currency is chosen."""
-        text = text.strip()
-        if text.isascii() and text.isdigit():
-            return int(text)
-        if "." not in text:
-            raise ValidationError("An amount is a number: 1999 in minor units, or 19.99")
-        if not self.currency.data or not is_currency(self.currency.data):
-            raise ValidationError("Choose a currency to search by 19.99, or type minor units")
-        try:
-            return parse_decimal_amount(text, self.currency.data)
-        except ValueError as exc:
-            raise ValidationError(f"Not an amount in {self.currency.data}: {exc}") from None
 
     def filters(self) -> PaymentFilters:
         """The validated search, typed for the service."""
@@ -98,7 +92,9 @@ class PaymentSearchForm(Form):
             session_id=self.session_id.data or None,
             reference=self.reference.data or None,
             customer_email=self.email.data or None,
-            amount=self._minor_units(self.amount.data) if self.amount.data else None,
+            amount=parse_amount(self.amount.data, self.currency.data or None)
+            if self.amount.data
+            else None,
             status=self.status.data or None,
             payment_method=self.method.data or None,
             currency=self.currency.data or None,

@@ -43,25 +43,3 @@ def format_amount(amount: int, currency: str) -> str:
     sign = "-" if amount < 0 else ""
     whole, fraction = divmod(abs(amount), 10**digits)
     return f"{sign}{whole:,}.{fraction:0{digits}d} {currency}"
-
-
-def decimal_amount(amount: int, currency: str) -> str:
-    """``1999, "EUR"`` → ``"19.99"``: the amount in major units, plain (for exports)."""
-    digits = _exponents().get(currency, 2)
-    if digits == 0:
-        return str(amount)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**digits)
-    return f"{sign}{whole}.{fraction:0{digits}d}"
-
-
-def parse_decimal_amount(text: str, currency: str) -> int:
-    """``"19.99", "EUR"`` → ``1999`` exactly; ValueError when not a non-negative amount with at
-    most the currency's number of decimals."""
-    digits = _exponents()[currency]
-    whole, dot, fraction = text.partition(".")
-    if not whole.isdigit() or not whole.isascii() or (dot and not fraction.isdigit()):
-        raise ValueError(f"{text!r} is not an amount")
-    if len(fraction) > digits or not fraction.isascii():
-        raise ValueError(f"{currency} has {digits} decimals")
-    return int(whole) * 10**digits + int(fraction.ljust(digits, "0") or 0)

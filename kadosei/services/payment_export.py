@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from kadosei.models import PaymentSession
-from kadosei.services.currencies import decimal_amount
+from kadosei.services.currencies import minor_unit
 from kadosei.services.payment_search import EXPORT_CHUNK, PaymentFilters, iter_matching_rows
 
 CSV_COLUMNS = (
@@ -80,7 +80,7 @@ def _cells(row) -> tuple:
         status,
         mode,
         amount,
-        decimal_amount(amount, currency),
+        _decimal(amount, currency),
         currency,
         method,
         provider,
@@ -90,6 +90,15 @@ def _cells(row) -> tuple:
         _timestamp(completed),
         safe_cell(failure_code),
     )
+
+
+def _decimal(amount: int, currency: str) -> str:
+    """``1999, "EUR"`` → ``"19.99"``; ``500, "JPY"`` → ``"500"`` (never through a float)."""
+    digits = minor_unit(currency)
+    if digits == 0:
+        return str(amount)
+    whole, fraction = divmod(amount, 10**digits)
+    return f"{whole}.{fraction:0{digits}d}"
 
 
 def _timestamp(value: datetime | None) -> str | None:
