@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from kadosei.api.blueprint import bp
+from kadosei.api.decorators import presented_access_token
 from kadosei.api.request import json_body
 from kadosei.login_limits import limit_failed_logins, limit_failed_token_use
 from kadosei.services import accounts, tokens
@@ -33,5 +34,5 @@ def refresh():
 def logout():
     data = json_body()
     reject_unknown(data, {"refresh_token"})
-    tokens.revoke_refresh_token(data.get("refresh_token"))
+    tokens.log_out(data.get("refresh_token"), access_token=presented_access_token())
     return "", 204

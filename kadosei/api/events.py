@@ -1,4 +1,4 @@
-"""Events (API key): the application's events in the key's mode (API.md §4)."""
+"""Events (API key): the application's events in the key's mode (docs/api.md §4)."""
 
 from __future__ import annotations
 

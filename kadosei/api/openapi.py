@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the whole JSON API (contract §2), served without auth.
+"""The OpenAPI 3.1 document of the whole JSON API (docs/api.md §2), served without auth.
 
 Written out as data so a reader sees the contract at a glance. Every ``/api/v1`` route must
 appear here: ``tests/foundation/test_openapi.py`` fails when one is missing.
@@ -129,7 +129,7 @@ def _auth_paths() -> dict:
         "/auth/logout": {
             "post": _operation(
                 "logout",
-                "Revoke the refresh token (and its family)",
+                "Log out: the refresh token's family and a presented access token's stop working",
                 NO_AUTH,
                 (204, {"description": "Revoked"}),
                 ("401", *COMMON),

@@ -1,4 +1,4 @@
-"""Payment sessions (API key): create, read, list, cancel (API.md §4)."""
+"""Payment sessions (API key): create, read, list, cancel (docs/api.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Management API (JWT): an application's webhook endpoints (contract §3), plus, as additions,
+"""Management API (JWT): an application's webhook endpoints (docs/api.md §3), plus, as additions,
 secret rotation and the delivery log."""
 
 from __future__ import annotations

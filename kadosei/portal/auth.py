@@ -15,6 +15,11 @@ from kadosei.portal.forms import ActionForm, LoginForm, SignupForm
 from kadosei.services import accounts
 from kadosei.services.accounts import end_portal_sessions
 
+SIGNED_UP = (
+    "Thank you for signing up. Log in with your e-mail address and password to continue "
+    "(if you already had an account with this address, its password is unchanged)."
+)
+
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths; anything else goes to the dashboard."""
@@ -25,7 +30,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _signup_limit() -> str:
-    return current_app.config.get("SIGNUP_RATE_LIMIT", "20 per hour")
+    return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -36,7 +41,7 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            _, user = accounts.create_merchant(
+            accounts.sign_up(
                 form.merchant_name.data, form.email.data, form.password.data, request.remote_addr
             )
         except KadoseiError as exc:
@@ -46,9 +51,9 @@ def signup():
             else:
                 flash(exc.message, "error")
         else:
-            login_user(user)
-            flash("Welcome to kadosei. Create your first application to get API keys.", "success")
-            return redirect(url_for("portal.dashboard"))
+            # The same answer whether or not the address already had an account (no enumeration).
+            flash(SIGNED_UP, "success")
+            return redirect(url_for("portal.login"))
     return render_template("portal/auth/signup.html", form=form)
 
 

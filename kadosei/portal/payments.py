@@ -1,4 +1,5 @@
-"""Payment sessions in the portal: search, CSV export and the detail page's timeline (§8)."""
+"""Payment sessions in the portal: search, CSV export and the detail page's timeline
+(docs/api.md §8)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from flask_login import current_user, login_required
 from wtforms import DateField, EmailField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Email, Length, Optional, Regexp, ValidationError
 
+from kadosei.currencies import is_currency
 from kadosei.models import PAYMENT_METHODS, SESSION_STATUSES
 from kadosei.models.application import MODES
 from kadosei.models.base import utcnow
-from kadosei.portal.blueprint import NAV_ITEMS, bp
+from kadosei.portal.blueprint import bp
 from kadosei.services import applications, payments
-from kadosei.services.currencies import is_currency
 from kadosei.services.payment_export import export_csv, export_filename
 from kadosei.services.payment_search import (
     PaymentFilters,
@@ -22,7 +23,6 @@ from kadosei.services.payment_search import (
 )
 from kadosei.services.payment_timeline import session_timeline
 
-NAV_ITEMS.append(("portal.list_payments", "Payments"))
 PAGE_SIZE = 25
 
 

@@ -1,4 +1,4 @@
-"""Webhook endpoints in the portal (API.md §8): endpoints per application, each with its secret
+"""Webhook endpoints in the portal (docs/api.md §8): endpoints per application, each with its secret
 (revealed on request), enable/disable, rotation, a test event, the delivery log and resend."""
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from wtforms.validators import DataRequired, Length, Optional
 from kadosei.errors import KadoseiError
 from kadosei.models import EVENT_TYPES, Application, WebhookEndpoint
 from kadosei.models.base import utcnow
-from kadosei.portal.blueprint import APPLICATION_LINKS, bp
+from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm
 from kadosei.services import applications
 from kadosei.services import webhook_endpoints as endpoints
 
-APPLICATION_LINKS.append(("portal.list_webhook_endpoints", "Webhooks"))
 PAGE_SIZE = 25
 BASE = "/applications/<app_id>/webhooks"
 

@@ -1,4 +1,4 @@
-"""Reading events: an application's events in one mode (API.md §4 ``/events``)."""
+"""Reading events: an application's events in one mode (docs/api.md §4 ``/events``)."""
 
 from __future__ import annotations
 

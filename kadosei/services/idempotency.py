@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 
 from kadosei.errors import IdempotencyConflict, invalid
 from kadosei.extensions import db
-from kadosei.jobs.sweeps import register_sweep
 from kadosei.models import IdempotencyRecord
 from kadosei.models.base import utcnow
 
@@ -115,7 +114,6 @@ def release(application_id: str, mode: str, key: str) -> None:
     db.session.commit()
 
 
-@register_sweep
 def prune_idempotency_records() -> int:
     """Forget keys older than 24 hours (a periodic sweep)."""
     result = db.session.execute(

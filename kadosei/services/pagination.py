@@ -1,4 +1,4 @@
-"""Cursor pagination, newest first in exact creation order (§2 Lists)."""
+"""Cursor pagination, newest first in exact creation order (docs/api.md §2 Lists)."""
 
 from __future__ import annotations
 

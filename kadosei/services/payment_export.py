@@ -1,4 +1,5 @@
-"""The CSV export of a merchant's filtered payment sessions, produced as a stream (§8)."""
+"""The CSV export of a merchant's filtered payment sessions, produced as a stream
+(docs/api.md §8)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from kadosei.models import PaymentSession
-from kadosei.services.currencies import minor_unit
+from kadosei.providers.amounts import to_decimal_string
 from kadosei.services.payment_search import EXPORT_CHUNK, PaymentFilters, iter_matching_rows
 
 CSV_COLUMNS = (
@@ -80,7 +81,7 @@ def _cells(row) -> tuple:
         status,
         mode,
         amount,
-        _decimal(amount, currency),
+        to_decimal_string(amount, currency),
         currency,
         method,
         provider,
@@ -90,15 +91,6 @@ def _cells(row) -> tuple:
         _timestamp(completed),
         safe_cell(failure_code),
     )
-
-
-def _decimal(amount: int, currency: str) -> str:
-    """``1999, "EUR"`` → ``"19.99"``; ``500, "JPY"`` → ``"500"`` (never through a float)."""
-    digits = minor_unit(currency)
-    if digits == 0:
-        return str(amount)
-    whole, fraction = divmod(amount, 10**digits)
-    return f"{whole}.{fraction:0{digits}d}"
 
 
 def _timestamp(value: datetime | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Finding a merchant's payment sessions: the portal's search, its pages and its export (§8).
+"""Finding a merchant's payment sessions: the portal's search, its pages and its export
+(docs/api.md §8).
 
 Every query is scoped to one merchant and served by the indexes declared on
 ``PaymentSession``: newest first by the creation sequence, a created-at range, a reference
@@ -13,10 +14,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Row, Select, func, select
 
+from kadosei.currencies import is_currency, minor_unit
 from kadosei.extensions import db
 from kadosei.models import PaymentSession
 from kadosei.providers.registry import all_providers
-from kadosei.services.currencies import is_currency, minor_unit
 from kadosei.services.pagination import Page, paginate
 
 EXPORT_CHUNK = 1000

@@ -1,4 +1,5 @@
-"""One payment session's history as a timeline: what happened to it, in time order (§8)."""
+"""One payment session's history as a timeline: what happened to it, in time order
+(docs/api.md §8)."""
 
 from __future__ import annotations
 

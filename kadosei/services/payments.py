@@ -1,4 +1,4 @@
-"""Payment sessions: create (with ``Idempotency-Key``), read, list and cancel (API.md §4)."""
+"""Payment sessions: create (with ``Idempotency-Key``), read, list and cancel (docs/api.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contract's field rules for a new payment session (API.md §4), one function per rule."""
+"""The contract's field rules for a new payment session (docs/api.md §4), one function per rule."""
 
 from __future__ import annotations
 

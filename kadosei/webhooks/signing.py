@@ -1,4 +1,4 @@
-"""Standard Webhooks signing (contract §7), with the ``standardwebhooks`` library itself.
+"""Standard Webhooks signing (docs/api.md §7), with the ``standardwebhooks`` library itself.
 
 During a secret rotation's grace period a message carries one ``v1,…`` signature per valid
 secret, space-separated, so a receiver holding either secret verifies it.
@@ -37,7 +37,7 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
 
 
 def event_body(event: Event) -> str:
-    """The JSON body of §7: the event as the API shows it, minus ``object``."""
+    """The JSON body of docs/api.md §7: the event as the API shows it, minus ``object``."""
     payload = {
         "id": event.id,
         "type": event.type,

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document (§2): served without auth, and it documents every API route."""
+"""The OpenAPI 3.1 document (docs/api.md §2): served without auth, and it documents every API
+route."""
 
 from __future__ import annotations
 

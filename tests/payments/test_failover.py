@@ -1,11 +1,11 @@
-"""Failover (API.md §5 step 2): a provider that is down or erroring is skipped for the next
+"""Failover (docs/api.md §5 step 2): a provider that is down or erroring is skipped for the next
 one the router ranks; when every one fails the customer sees "try again" and the session
 stays open. Whatever order the router chooses, the invariants below hold."""
 
 from __future__ import annotations
 
 from kadosei.models import Attempt, PaymentSession
-from kadosei.providers.sandbox.knobs import update_knobs
+from kadosei.sandbox.knobs import update_knobs
 from kadosei.services.provider_choice import rank_providers
 
 

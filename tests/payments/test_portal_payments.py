@@ -1,4 +1,4 @@
-"""The portal's payment pages (API.md §8): the signed-in merchant's sessions only, filters,
+"""The portal's payment pages (docs/api.md §8): the signed-in merchant's sessions only, filters,
 the detail page with attempts and why, transitions, events, notifications, the conflict."""
 
 from __future__ import annotations

@@ -11,12 +11,12 @@ from sandbox_support import act, create_checkout, pay, payment
 from sqlalchemy import select
 
 from kadosei.jobs.queue import get_queue, redis_connection
-from kadosei.jobs.sweeps import SWEEPS
+from kadosei.jobs.sweeps import registered_sweeps
 from kadosei.jobs.worker import AppWorker
 from kadosei.models import ProviderNotification
 from kadosei.models.base import utcnow
 from kadosei.providers.registry import get_provider
-from kadosei.providers.sandbox.jobs import (
+from kadosei.sandbox.jobs import (
     complete_processing_payment,
     send_notification,
     sweep_sandbox_payments,
@@ -83,7 +83,7 @@ def test_the_delayed_card_is_processing_and_scheduled_to_complete_seconds_later(
     scheduled = get_queue(app).scheduled_job_registry
     jobs = [get_queue(app).fetch_job(job_id) for job_id in scheduled.get_job_ids()]
     assert [(j.func_name, j.args) for j in jobs] == [
-        ("kadosei.providers.sandbox.jobs.complete_processing_payment", (row.id,))
+        ("kadosei.sandbox.jobs.complete_processing_payment", (row.id,))
     ]
 
 
@@ -112,7 +112,7 @@ def test_the_delayed_card_completes_through_a_real_rq_worker(app, client, db):
 
 
 def test_the_sweep_is_registered_for_every_worker(app):
-    assert sweep_sandbox_payments in SWEEPS
+    assert sweep_sandbox_payments in registered_sweeps(app)
 
 
 def test_the_sweep_completes_an_overdue_delayed_card_the_queue_lost(client, db):

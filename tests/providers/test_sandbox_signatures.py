@@ -12,6 +12,7 @@ from sandbox_support import create_checkout, payment
 
 from kadosei.providers.base import InvalidNotification
 from kadosei.providers.registry import get_provider
+from kadosei.sandbox.schemes import build_notification
 
 STALE = int(time.time()) - 3600
 
@@ -31,7 +32,7 @@ def _tamper(body: bytes) -> bytes:
 @pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
 def test_a_notification_signed_by_the_provider_verifies(db, name):
     provider, row = _failed_payment(db, name)
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     reported = provider.parse_notification(body, headers)
     assert reported.provider_reference == row.id
     assert reported.status == "failed"
@@ -42,7 +43,7 @@ def test_a_notification_signed_by_the_provider_verifies(db, name):
 @pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
 def test_headers_are_matched_whatever_their_case(db, name):
     provider, row = _failed_payment(db, name)
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     lowered = {key.lower(): value for key, value in headers.items()}
     assert provider.parse_notification(body, lowered).status == "failed"
 
@@ -50,7 +51,7 @@ def test_headers_are_matched_whatever_their_case(db, name):
 @pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
 def test_a_tampered_body_is_refused(db, name):
     provider, row = _failed_payment(db, name)
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     with pytest.raises(InvalidNotification):
         provider.parse_notification(_tamper(body), headers)
 
@@ -58,8 +59,8 @@ def test_a_tampered_body_is_refused(db, name):
 @pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
 def test_another_providers_signature_is_refused(db, name):
     """Each provider has its own secret: Lumen's signature scheme with Orbit's name fails."""
-    provider, row = _failed_payment(db, name)
-    body, headers = provider.build_notification(row)
+    _, row = _failed_payment(db, name)
+    body, headers = build_notification(row)
     for other in ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit"):
         if other != name:
             with pytest.raises(InvalidNotification):
@@ -70,7 +71,7 @@ def test_another_providers_signature_is_refused(db, name):
 def test_a_signature_made_with_another_secret_is_refused(app, db, name):
     provider, row = _failed_payment(db, name)
     app.config["SANDBOX_SIGNING_SECRETS"] = {name: "an-attackers-guess"}
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     app.config["SANDBOX_SIGNING_SECRETS"] = {}
     with pytest.raises(InvalidNotification):
         provider.parse_notification(body, headers)
@@ -79,7 +80,7 @@ def test_a_signature_made_with_another_secret_is_refused(app, db, name):
 @pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
 def test_garbage_bodies_are_refused_without_crashing(db, name):
     provider, row = _failed_payment(db, name)
-    _, headers = provider.build_notification(row)
+    _, headers = build_notification(row)
     for body in (b"", b"not json", b"[]", b'{"data": "x"}', b'{"notificationItems": [1]}'):
         with pytest.raises(InvalidNotification):
             provider.parse_notification(body, headers)
@@ -87,7 +88,7 @@ def test_garbage_bodies_are_refused_without_crashing(db, name):
 
 def test_lumen_refuses_a_missing_or_malformed_header(db):
     provider, row = _failed_payment(db, "sandbox_lumen")
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     with pytest.raises(InvalidNotification, match="missing"):
         provider.parse_notification(body, {})
     for bad in ("", "v1=abc", "t=123", "t=abc,v1=00", headers["Lumen-Signature"] + "0"):
@@ -97,7 +98,7 @@ def test_lumen_refuses_a_missing_or_malformed_header(db):
 
 def test_lumen_refuses_a_stale_signature(db):
     provider, row = _failed_payment(db, "sandbox_lumen")
-    body, _ = provider.build_notification(row)
+    body, _ = build_notification(row)
     stale = {"Lumen-Signature": provider.signature_header(body, STALE)}
     with pytest.raises(InvalidNotification, match="tolerance"):
         provider.parse_notification(body, stale)
@@ -105,21 +106,21 @@ def test_lumen_refuses_a_stale_signature(db):
 
 def test_lumen_accepts_any_of_several_v1_signatures_during_a_secret_roll(db):
     provider, row = _failed_payment(db, "sandbox_lumen")
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     rolled = headers["Lumen-Signature"].replace("t=", "v1=deadbeef,t=", 1)
     assert provider.parse_notification(body, {"Lumen-Signature": rolled}).status == "failed"
 
 
 def test_orbit_refuses_a_missing_header(db):
     provider, row = _failed_payment(db, "sandbox_orbit")
-    body, _ = provider.build_notification(row)
+    body, _ = build_notification(row)
     with pytest.raises(InvalidNotification, match="missing"):
         provider.parse_notification(body, {})
 
 
 def test_orbit_refuses_a_stale_sent_at_even_when_signed(db):
     provider, row = _failed_payment(db, "sandbox_orbit")
-    body, _ = provider.build_notification(row)
+    body, _ = build_notification(row)
     message = json.loads(body)
     message["sent_at"] = STALE
     stale_body = json.dumps(message).encode()
@@ -130,7 +131,7 @@ def test_orbit_refuses_a_stale_sent_at_even_when_signed(db):
 
 def test_harbor_refuses_an_item_without_its_hmac_signature(db):
     provider, row = _failed_payment(db, "sandbox_harbor")
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     message = json.loads(body)
     del message["notificationItems"][0]["NotificationRequestItem"]["additionalData"]
     with pytest.raises(InvalidNotification, match="hmacSignature"):
@@ -139,7 +140,7 @@ def test_harbor_refuses_an_item_without_its_hmac_signature(db):
 
 def test_harbor_refuses_a_stale_event_date_even_when_signed(db):
     provider, row = _failed_payment(db, "sandbox_harbor")
-    body, headers = provider.build_notification(row)
+    body, headers = build_notification(row)
     message = json.loads(body)
     item = message["notificationItems"][0]["NotificationRequestItem"]
     item["eventDate"] = datetime.fromtimestamp(STALE, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -152,6 +153,6 @@ def test_harbor_reports_its_event_codes_in_kadoseis_words(db):
     provider, row = _failed_payment(db, "sandbox_harbor")
     for status in ("processing", "succeeded", "canceled", "expired"):
         row.status, row.failure_code, row.failure_message = status, None, None
-        body, headers = provider.build_notification(row)
+        body, headers = build_notification(row)
         reported = provider.parse_notification(body, headers)
         assert (reported.status, reported.failure_code) == (status, None)
