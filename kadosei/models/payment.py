@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
@@ -21,10 +21,20 @@ class PaymentSession(SequencedMixin, db.Model):
     __table_args__ = (
         Index("ix_payment_sessions_app_mode_pk", "application_id", "mode", "pk"),
         Index("ix_payment_sessions_status_expires", "status", "expires_at"),
+        # The portal's search (services/payment_search.py): newest first, date ranges and a
+        # reference prefix, always within one merchant.
+        Index("ix_payment_sessions_merchant_pk", "merchant_id", "pk"),
+        Index("ix_payment_sessions_merchant_created", "merchant_id", "created_at"),
+        Index(
+            "ix_payment_sessions_merchant_reference",
+            "merchant_id",
+            "reference",
+            postgresql_ops={"reference": "text_pattern_ops"},
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("ps"))
-    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
     mode: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(12), default="open")
@@ -54,6 +64,14 @@ class PaymentSession(SequencedMixin, db.Model):
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+# A customer's e-mail is searched case-insensitively (an expression, so declared after the class).
+Index(
+    "ix_payment_sessions_merchant_email",
+    PaymentSession.merchant_id,
+    func.lower(PaymentSession.customer_email),
+)
 
 
 class Attempt(SequencedMixin, db.Model):

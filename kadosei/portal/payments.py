@@ -1,42 +1,146 @@
-"""Payment sessions in the portal: a filtered list and a detail page (docs/api.md §8)."""
+"""Payment sessions in the portal: search, CSV export and the detail page's timeline
+(docs/api.md §8)."""
 
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import Response, render_template, request, stream_with_context, url_for
 from flask_login import current_user, login_required
+from wtforms import DateField, EmailField, Form, SelectChoice, SelectField, StringField
+from wtforms.validators import Email, Length, Optional, Regexp, ValidationError
 
-from kadosei.models import SESSION_STATUSES
+from kadosei.currencies import is_currency
+from kadosei.models import PAYMENT_METHODS, SESSION_STATUSES
+from kadosei.models.application import MODES
+from kadosei.models.base import utcnow
 from kadosei.portal.blueprint import bp
-from kadosei.services import applications, event_log, payments, provider_notifications
+from kadosei.services import applications, payments
+from kadosei.services.payment_export import export_csv, export_filename
+from kadosei.services.payment_search import (
+    PaymentFilters,
+    parse_amount,
+    provider_names,
+    search_sessions,
+)
+from kadosei.services.payment_timeline import session_timeline
 
 PAGE_SIZE = 25
-FILTERS = ("application", "mode", "status", "reference")
+
+
+def _any(label: str, values) -> list[SelectChoice]:
+    return [SelectChoice("", label), *(SelectChoice(v, v.replace("_", " ")) for v in values)]
+
+
+def _stripped(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+def _code(value: str | None) -> str | None:
+    return value.strip().upper() if value else value
+
+
+class PaymentSearchForm(Form):
+    """The search and filters, read from the query string so a search can be bookmarked."""
+
+    session_id = StringField(
+        "Session id",
+        [Optional(), Regexp(r"^ps_[0-9A-Za-z]{1,37}$", message="A session id looks like ps_…")],
+        filters=[_stripped],
+    )
+    reference = StringField(
+        "Reference starts with", [Optional(), Length(max=255)], filters=[_stripped]
+    )
+    email = EmailField(
+        "Customer e-mail", [Optional(), Length(max=320), Email()], filters=[_stripped]
+    )
+    amount = StringField("Amount", [Optional(), Length(max=20)], filters=[_stripped])
+    status = SelectField("Status", choices=_any("Any", SESSION_STATUSES), default="")
+    method = SelectField("Method", choices=_any("Any", PAYMENT_METHODS), default="")
+    currency = StringField("Currency", [Optional(), Length(max=3)], filters=[_code])
+    provider = SelectField("Provider", default="")
+    mode = SelectField("Mode", choices=_any("Both", MODES), default="")
+    application = SelectField("Application", default="")
+    created_from = DateField("Created from", [Optional()])
+    created_to = DateField("Created to", [Optional()])
+
+    def __init__(self, formdata, merchant_id: str) -> None:
+        super().__init__(formdata)
+        self.provider.choices = _any("Any", provider_names())
+        owned = applications.list_applications(merchant_id)
+        self.application.choices = [
+            SelectChoice("", "All applications"),
+            *(SelectChoice(a.id, a.name) for a in owned),
+        ]
+
+    def validate_currency(self, field) -> None:
+        if field.data and not is_currency(field.data):
+            raise ValidationError("Not an ISO 4217 currency code (e.g. EUR)")
+
+    def validate_amount(self, field) -> None:
+        if field.data:
+            try:
+                parse_amount(field.data, self.currency.data or None)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+
+    def validate_created_to(self, field) -> None:
+        if field.data and self.created_from.data and field.data < self.created_from.data:
+            raise ValidationError("The end date is before the start date")
+
+    def filters(self) -> PaymentFilters:
+        """The validated search, typed for the service."""
+        return PaymentFilters(
+            session_id=self.session_id.data or None,
+            reference=self.reference.data or None,
+            customer_email=self.email.data or None,
+            amount=parse_amount(self.amount.data, self.currency.data or None)
+            if self.amount.data
+            else None,
+            status=self.status.data or None,
+            payment_method=self.method.data or None,
+            currency=self.currency.data or None,
+            provider=self.provider.data or None,
+            mode=self.mode.data or None,
+            application_id=self.application.data or None,
+            created_from=self.created_from.data,
+            created_to=self.created_to.data,
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The search as query parameters (for the next page and the export link)."""
+        return {name: request.args[name] for name in self._fields if request.args.get(name)}
 
 
 @bp.get("/payments")
 @login_required
 def list_payments():
-    filters = {name: (request.args.get(name) or "").strip() or None for name in FILTERS}
-    page = payments.list_merchant_sessions(
+    form = PaymentSearchForm(request.args, current_user.merchant_id)
+    if not form.validate():
+        return render_template("portal/payments/index.html", form=form, page=None), 400
+    page = search_sessions(
         current_user.merchant_id,
-        application_id=filters["application"],
-        mode=filters["mode"],
-        status=filters["status"],
-        reference=filters["reference"],
+        form.filters(),
         limit=PAGE_SIZE,
         starting_after=request.args.get("starting_after") or None,
     )
     next_url = None
     if page.has_more:
-        kept = {name: value for name, value in filters.items() if value}
-        next_url = url_for("portal.list_payments", starting_after=page.items[-1].id, **kept)
-    return render_template(
-        "portal/payments/index.html",
-        page=page,
-        next_url=next_url,
-        filters=filters,
-        applications=applications.list_applications(current_user.merchant_id),
-        statuses=SESSION_STATUSES,
+        args = form.query_args()
+        next_url = url_for("portal.list_payments", starting_after=page.items[-1].id, **args)
+    return render_template("portal/payments/index.html", form=form, page=page, next_url=next_url)
+
+
+@bp.get("/payments/export.csv")
+@login_required
+def export_payments():
+    form = PaymentSearchForm(request.args, current_user.merchant_id)
+    if not form.validate():
+        return render_template("portal/payments/index.html", form=form, page=None), 400
+    lines = export_csv(current_user.merchant_id, form.filters())
+    filename = export_filename(utcnow().date())
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -44,11 +148,6 @@ def list_payments():
 @login_required
 def show_payment(session_id: str):
     session = payments.get_merchant_session(current_user.merchant_id, session_id)
-    events = event_log.session_events(session.id)
     return render_template(
-        "portal/payments/show.html",
-        payment=session,
-        events=events,
-        deliveries=event_log.deliveries_by_event(events),
-        notifications=provider_notifications.for_session(session),
+        "portal/payments/show.html", payment=session, timeline=session_timeline(session)
     )

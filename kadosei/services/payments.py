@@ -144,28 +144,6 @@ def cancel_payment_session(application: Application, mode: str, session_id: str)
     return session
 
 
-def list_merchant_sessions(
-    merchant_id: str,
-    *,
-    application_id: str | None = None,
-    mode: str | None = None,
-    status: str | None = None,
-    reference: str | None = None,
-    limit: int = 25,
-    starting_after: str | None = None,
-) -> Page:
-    """The portal's list: every session of the merchant, with optional filters."""
-    query = select(PaymentSession).where(PaymentSession.merchant_id == merchant_id)
-    if application_id:
-        query = query.where(PaymentSession.application_id == application_id)
-    if mode:
-        if mode not in ("test", "live"):
-            raise invalid("mode", "mode must be test or live")
-        query = query.where(PaymentSession.mode == mode)
-    query = _filtered(query, status=status, reference=reference)
-    return paginate(query, PaymentSession, limit=limit, starting_after=starting_after)
-
-
 def get_merchant_session(merchant_id: str, session_id: str) -> PaymentSession:
     session = db.session.scalar(
         select(PaymentSession).where(

@@ -3,7 +3,17 @@ the detail page with attempts and why, transitions, events, notifications, the c
 
 from __future__ import annotations
 
-from payments_support import MerchantApi, csrf_token, post_notification, signed_notification
+import html
+import re
+from datetime import datetime
+
+from payments_support import (
+    MerchantApi,
+    csrf_token,
+    post_notification,
+    run_jobs,
+    signed_notification,
+)
 
 from kadosei.models import Attempt
 from kadosei.schemas.requests import WebhookEndpointCreate
@@ -11,6 +21,11 @@ from kadosei.services import webhook_endpoints
 from kadosei.services.routing_words import provider_names
 from tests.conftest import HttpsClient
 from tests.factories import PASSWORD
+
+TIMELINE_ENTRY = re.compile(
+    r'<li class="timeline-entry timeline-(\w+)">\s*'
+    r'<p class="timeline-when"><time datetime="([^"]+)Z"'
+)
 
 
 def _signed_in_browser(app, user):
@@ -92,3 +107,28 @@ def test_the_payments_page_filters_by_application_and_mode_and_pages(app, factor
     ).get_data(as_text=True)
     assert shop_ids[0] in older and "Older payments" not in older
     assert browser.get("/payments?mode=live").status_code == 200
+
+
+def test_a_paid_sessions_page_tells_its_story_in_time_order(app, factories, client, customer):
+    merchant_row, user = factories.make_merchant()
+    application = factories.make_application(merchant_row)
+    merchant = MerchantApi(client, factories.make_api_key(application)[1])
+    endpoint_id = webhook_endpoints.create_endpoint(
+        application, WebhookEndpointCreate(url="https://hooks.shop.example/kadosei", mode="test")
+    ).id
+    browser = _signed_in_browser(app, user)
+    session = merchant.create_session(customer_email="alice@example.com")
+    customer.follow(customer.pay_by_card(customer.go_to_hosted_page(session), "4242424242424242"))
+    run_jobs(app)  # the provider's notification, then the webhook deliveries
+
+    page = html.unescape(browser.get(f"/payments/{session['id']}").get_data(as_text=True))
+
+    entries = TIMELINE_ENTRY.findall(page)
+    kinds = [kind for kind, _ in entries]
+    times = [datetime.fromisoformat(when) for _, when in entries]
+    assert times == sorted(times)
+    assert kinds[:2] == ["created", "attempt"]
+    assert {"notification", "transition", "event"} <= set(kinds)
+    assert any(f"Sent to {name}<" in page for name in provider_names().values())
+    assert "payment_session.succeeded" in page
+    assert "→" in page and f"Webhook to <code>{endpoint_id}</code>" in page
