@@ -82,6 +82,7 @@ class MollieApiFake(FakePspServer):
             Rule("/v2/payments/<tid>", methods=["DELETE"], endpoint="api_cancel_payment"),
             Rule("/v2/payments/<tid>/captures", methods=["POST"], endpoint="api_capture"),
             Rule("/v2/payments/<tid>/refunds", methods=["POST"], endpoint="api_refund"),
+            Rule("/v2/payments/<tid>/refunds", methods=["GET"], endpoint="api_list_refunds"),
             Rule("/v2/payments/<tid>/refunds/<rid>", methods=["GET"], endpoint="api_get_refund"),
             Rule("/checkout/<tid>", methods=["GET", "POST"], endpoint="hosted_page"),
             Rule("/checkout/<tid>/cancel", methods=["GET"], endpoint="hosted_cancel"),
@@ -258,6 +259,22 @@ class MollieApiFake(FakePspServer):
         }
         self.refunds[refund["id"]] = refund
         return json_response(self._refund_json(refund), 201, HAL)
+
+    def api_list_refunds(self, request: Request, tid: str) -> Response:
+        """Mollie's "List payment refunds" (one page: the fake never has more than fit)."""
+        if tid not in self.payments:
+            return self._not_found("payment", tid)
+        refunds = [self._refund_json(r) for r in self.refunds.values() if r["paymentId"] == tid]
+        body = {
+            "count": len(refunds),
+            "_embedded": {"refunds": refunds},
+            "_links": {
+                "self": self._link(f"/v2/payments/{tid}/refunds"),
+                "previous": None,
+                "next": None,
+            },
+        }
+        return json_response(body, 200, HAL)
 
     def api_get_refund(self, request: Request, tid: str, rid: str) -> Response:
         refund = self.refunds.get(rid)
