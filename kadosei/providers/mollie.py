@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -243,12 +244,15 @@ class MollieProvider(Provider):
         return self.get_status(provider_reference)
 
     def void(self, provider_reference: str, *, idempotency_key: str) -> PaymentStatus:
-        """Mollie releases an authorisation by canceling the authorised payment."""
-        with self._calling("cancel the authorisation"):
-            canceled = self._client.payments.delete(
+        """Release the authorisation (docs.mollie.com/reference/release-authorization): Mollie
+        accepts it (202) and the payment becomes ``canceled``, possibly a little later; the
+        status returned is the payment's as the API tells it right after."""
+        self._payment_ref(provider_reference)
+        with self._calling("release the authorisation"):
+            self._client.payments.release_authorization(
                 provider_reference, idempotency_key=idempotency_key
             )
-        return _payment_status(canceled)
+        return self.get_status(provider_reference)
 
     def refund(self, request: RefundRequest) -> RefundStatus:
         data = {
@@ -278,7 +282,7 @@ class MollieProvider(Provider):
         payment = self._verified_payment(body)
         try:
             facts: NotificationFacts = [_payment_status(payment)]
-            if payment.get("_links", {}).get("refunds"):
+            if _has_refunds(payment):
                 with self._calling("list the payment's refunds"):
                     refunds = list(payment.refunds.list())
                 facts.extend(_refund_status(refund) for refund in refunds)
@@ -409,6 +413,16 @@ def _captured(payment: Payment, status: str) -> int | None:
         return from_decimal_string(amount["value"], amount["currency"])
     except (KeyError, TypeError, ValueError):
         raise ProviderError("Mollie answered an unusable amount") from None
+
+
+def _has_refunds(payment: Payment) -> bool:
+    """Mollie links a payment's refunds once there are any, and counts them in amountRefunded."""
+    if payment.get("_links", {}).get("refunds"):
+        return True
+    try:
+        return Decimal((payment.get("amountRefunded") or {}).get("value") or "0") > 0
+    except (ArithmeticError, AttributeError, TypeError):
+        return False
 
 
 def _refund_status(refund: Refund) -> RefundStatus:

@@ -81,6 +81,11 @@ class MollieApiFake(FakePspServer):
             Rule("/v2/payments/<tid>", methods=["GET"], endpoint="api_get_payment"),
             Rule("/v2/payments/<tid>", methods=["DELETE"], endpoint="api_cancel_payment"),
             Rule("/v2/payments/<tid>/captures", methods=["POST"], endpoint="api_capture"),
+            Rule(
+                "/v2/payments/<tid>/release-authorization",
+                methods=["POST"],
+                endpoint="api_release_authorization",
+            ),
             Rule("/v2/payments/<tid>/refunds", methods=["POST"], endpoint="api_refund"),
             Rule("/v2/payments/<tid>/refunds", methods=["GET"], endpoint="api_list_refunds"),
             Rule("/v2/payments/<tid>/refunds/<rid>", methods=["GET"], endpoint="api_get_refund"),
@@ -226,6 +231,24 @@ class MollieApiFake(FakePspServer):
         payment["captured"] = value
         self._finish(payment, "paid", "paidAt")
         return json_response(capture, 201, HAL)
+
+    def api_release_authorization(self, request: Request, tid: str) -> Response:
+        """Mollie's "Release payment authorization": 202 Accepted; the payment becomes
+        ``canceled`` (this fake releases at once; Mollie may take a while)."""
+        payment = self.payments.get(tid)
+        if payment is None:
+            return self._not_found("payment", tid)
+        if payment["status"] != "authorized":
+            return self.error_response(
+                422, detail=f"The payment has no authorization to release ({payment['status']})."
+            )
+        self._finish(payment, "canceled", "canceledAt")
+        body = {
+            "status": 202,
+            "title": "Accepted",
+            "detail": "Request has been accepted, but the processing has not been completed yet.",
+        }
+        return json_response(body, 202, HAL)
 
     def api_refund(self, request: Request, tid: str) -> Response:
         payment = self.payments.get(tid)

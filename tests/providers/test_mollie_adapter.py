@@ -475,16 +475,23 @@ def test_a_manual_capture_for_a_method_mollie_cannot_hold(provider, mollie_api):
         provider.create_checkout(checkout(payment_method="ideal", capture_method="manual"))
 
 
-def test_void_cancels_an_authorised_payment(provider, mollie_api):
+def test_void_releases_the_authorisation(provider, mollie_api):
     tid = created(provider, mollie_api, capture_method="manual")
     mollie_api.pay(tid)
 
     voided = provider.void(tid, idempotency_key="void_1")
 
+    [sent] = mollie_api.requests_to("POST", f"/v2/payments/{tid}/release-authorization")
+    assert sent.header("Idempotency-Key") == "void_1"
     assert voided.status == "canceled"
-    assert mollie_api.requests_to("DELETE", f"/v2/payments/{tid}")[0].header("Idempotency-Key") == (
-        "void_1"
-    )
+
+
+def test_void_of_a_paid_payment_is_refused(provider, mollie_api):
+    tid = created(provider, mollie_api)
+    mollie_api.pay(tid)
+
+    with pytest.raises(ProviderBadRequest):
+        provider.void(tid, idempotency_key="void_2")
 
 
 def test_refund_then_look_it_up_then_its_webhook(provider, mollie_api, inbox):
