@@ -294,10 +294,10 @@ class MollieProvider(Provider):
         payment_id = _notified_payment_id(body)
         try:
             payment = self._fetch(payment_id)
-        except ProviderBadRequest:  # a 404 above all: an id Mollie does not know
-            raise InvalidNotification(f"{payment_id} is not a payment of this account") from None
-        except ProviderError as exc:  # Mollie retries the webhook when it is not acknowledged
-            raise InvalidNotification(f"could not fetch {payment_id}: {exc}") from None
+        except ProviderError as exc:
+            # A 404 (an id this account does not have) is a forgery; an outage is not, but an
+            # unacknowledged webhook is one Mollie sends again later, so both answer 400.
+            raise InvalidNotification(f"{payment_id} could not be verified: {exc}") from None
         if payment.get("id") != payment_id:
             raise InvalidNotification(f"{self.display_name} answered another payment")
         return payment
@@ -305,6 +305,7 @@ class MollieProvider(Provider):
     # -- the SDK -------------------------------------------------------------------------------
 
     def _fetch(self, provider_reference: str) -> Payment:
+        self._payment_ref(provider_reference)  # only a well-formed id goes into the URL
         with self._calling("fetch the payment"):
             return self._client.payments.get(provider_reference)
 
