@@ -81,7 +81,13 @@ class MollieApiFake(FakePspServer):
             Rule("/v2/payments/<tid>", methods=["GET"], endpoint="api_get_payment"),
             Rule("/v2/payments/<tid>", methods=["DELETE"], endpoint="api_cancel_payment"),
             Rule("/v2/payments/<tid>/captures", methods=["POST"], endpoint="api_capture"),
+            Rule(
+                "/v2/payments/<tid>/release-authorization",
+                methods=["POST"],
+                endpoint="api_release_authorization",
+            ),
             Rule("/v2/payments/<tid>/refunds", methods=["POST"], endpoint="api_refund"),
+            Rule("/v2/payments/<tid>/refunds", methods=["GET"], endpoint="api_list_refunds"),
             Rule("/v2/payments/<tid>/refunds/<rid>", methods=["GET"], endpoint="api_get_refund"),
             Rule("/checkout/<tid>", methods=["GET", "POST"], endpoint="hosted_page"),
             Rule("/checkout/<tid>/cancel", methods=["GET"], endpoint="hosted_cancel"),
@@ -226,6 +232,24 @@ class MollieApiFake(FakePspServer):
         self._finish(payment, "paid", "paidAt")
         return json_response(capture, 201, HAL)
 
+    def api_release_authorization(self, request: Request, tid: str) -> Response:
+        """Mollie's "Release payment authorization": 202 Accepted; the payment becomes
+        ``canceled`` (this fake releases at once; Mollie may take a while)."""
+        payment = self.payments.get(tid)
+        if payment is None:
+            return self._not_found("payment", tid)
+        if payment["status"] != "authorized":
+            return self.error_response(
+                422, detail=f"The payment has no authorization to release ({payment['status']})."
+            )
+        self._finish(payment, "canceled", "canceledAt")
+        body = {
+            "status": 202,
+            "title": "Accepted",
+            "detail": "Request has been accepted, but the processing has not been completed yet.",
+        }
+        return json_response(body, 202, HAL)
+
     def api_refund(self, request: Request, tid: str) -> Response:
         payment = self.payments.get(tid)
         if payment is None:
@@ -258,6 +282,22 @@ class MollieApiFake(FakePspServer):
         }
         self.refunds[refund["id"]] = refund
         return json_response(self._refund_json(refund), 201, HAL)
+
+    def api_list_refunds(self, request: Request, tid: str) -> Response:
+        """Mollie's "List payment refunds" (one page: the fake never has more than fit)."""
+        if tid not in self.payments:
+            return self._not_found("payment", tid)
+        refunds = [self._refund_json(r) for r in self.refunds.values() if r["paymentId"] == tid]
+        body = {
+            "count": len(refunds),
+            "_embedded": {"refunds": refunds},
+            "_links": {
+                "self": self._link(f"/v2/payments/{tid}/refunds"),
+                "previous": None,
+                "next": None,
+            },
+        }
+        return json_response(body, 200, HAL)
 
     def api_get_refund(self, request: Request, tid: str, rid: str) -> Response:
         refund = self.refunds.get(rid)
