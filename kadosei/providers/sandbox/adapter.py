@@ -4,7 +4,6 @@ capability table and its own notification signature scheme."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from abc import abstractmethod
@@ -12,6 +11,7 @@ from collections.abc import Mapping
 
 from flask import current_app, has_request_context, url_for
 
+from kadosei import bounded_json
 from kadosei.models.sandbox import SandboxPayment
 from kadosei.providers.base import (
     CheckoutRequest,
@@ -124,11 +124,14 @@ class SandboxProvider(Provider):
 
 
 def load_json_object(body: bytes) -> dict:
-    """The notification body as a JSON object, or ``InvalidNotification``."""
+    """The notification body as a JSON object of storable text within ``bounded_json``'s
+    limits, or ``InvalidNotification``."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidNotification("The notification body is not JSON") from None
+        payload = bounded_json.load(body)
+    except bounded_json.RefusedJson as exc:
+        raise InvalidNotification(f"The notification body {exc}") from None
     if not isinstance(payload, dict):
         raise InvalidNotification("The notification body is not a JSON object")
+    if bounded_json.holds_unstorable(payload):
+        raise InvalidNotification("The notification body holds NUL characters or surrogates")
     return payload
