@@ -127,15 +127,25 @@ def _auth_paths() -> dict:
             )
         },
         "/auth/logout": {
-            "post": _operation(
-                "logout",
-                "Revoke the refresh token (and its family)",
-                NO_AUTH,
-                (204, {"description": "Revoked"}),
-                ("401", *COMMON),
-                tag="auth",
-                body=schema_ref("RefreshRequest"),
-            )
+            "post": {
+                **_operation(
+                    "logout",
+                    "Revoke the refresh token (and its family)",
+                    [{}, *JWT],
+                    (204, {"description": "Revoked, or the access token's caller logged out"}),
+                    ("401", *COMMON),
+                    tag="auth",
+                    body=schema_ref("RefreshRequest"),
+                    body_required=False,
+                ),
+                "description": (
+                    "With `{refresh_token}`, revokes that token and its whole family (no "
+                    "`Authorization` needed). With an empty body (no `Content-Type` needed, "
+                    "§2), logs out the caller of the access token in `Authorization`: `204` "
+                    "when it is valid, `401 missing_credentials` without one, "
+                    "`401 invalid_credentials` or `token_expired` for a bad one."
+                ),
+            }
         },
     }
 

@@ -277,7 +277,8 @@ def test_non_json_content_type_is_415(api, app_id, index):
     assert error_of(response)["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize("index", range(6))
+# Logout (index 2) is not among them: §2 lets it come with an empty body (test_jwt_auth_api).
+@pytest.mark.parametrize("index", [0, 1, 3, 4, 5])
 def test_empty_body_where_one_is_required_is_a_400(api, app_id, index):
     method, path = _json_posts(app_id)[index]
 

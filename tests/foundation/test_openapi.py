@@ -105,6 +105,14 @@ def test_security_schemes_are_jwt_and_api_key_bearers(document):
     assert sessions["security"] == [{"apiKey": []}]
 
 
+def test_logout_documents_its_empty_body_with_an_access_token(document):
+    logout = document["paths"]["/api/v1/auth/logout"]["post"]
+
+    assert logout["requestBody"]["required"] is False
+    assert logout["security"] == [{}, {"managementToken": []}]
+    assert "empty body" in logout["description"]
+
+
 def test_error_envelope_and_contract_objects_are_described(document):
     schemas = document["components"]["schemas"]
 
