@@ -133,6 +133,20 @@ def test_a_signed_notification_with_fields_of_the_wrong_type_is_refused(db, name
         provider.parse_notification(*_signed(provider, wrong))
 
 
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_orbit"])
+def test_a_signed_failure_code_that_is_not_text_is_reported_as_none(db, name):
+    """Found by tests/fuzz: a list as Lumen's failure_code came back as the report's code."""
+    provider, row = _failed_payment(db, name)
+    body, _ = provider.build_notification(row)
+    wrong = body.replace(b'"card_declined"', b'["card_declined"]')
+    wrong = wrong.replace(b'"Declined."', b'{"text": "Declined."}')
+
+    reported = provider.parse_notification(*_signed(provider, wrong))
+
+    assert reported.status == "failed"
+    assert (reported.failure_code, reported.failure_message) == (None, None)
+
+
 def test_a_signed_notification_with_a_huge_sent_at_is_stale(db):
     provider, row = _failed_payment(db, "sandbox_orbit")
     message = json.loads(provider.build_notification(row)[0])
