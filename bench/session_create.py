@@ -5,9 +5,13 @@ run, against a throwaway database that is dropped afterwards. A bounded load gen
 (threads over http.client, loopback only) measures requests per second and latency.
 
     .venv/bin/python bench/session_create.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
-        [--workers 2] [--clients 8] [--seconds 8] [--rounds 2]
+        [--workers 2] [--clients 8] [--seconds 8] [--rounds 2] [--before PATH]
 
 Prints req/s, p50 and p99 for each, and the ratio kadosei / bare (the aim: at least 0.7).
+``--before PATH`` also measures another checkout of kadosei (e.g. ``git worktree add
+/tmp/before HEAD~5``), in the same alternating rounds, so a change is judged before and after
+in one run. Each tree gets a database of its own, built by its own migrations, and its merchant,
+application and key are made through the public CLI and management API, so any version works.
 """
 
 from __future__ import annotations
@@ -120,31 +124,48 @@ def prepare_bare(database_url: str) -> None:
     engine.dispose()
 
 
-def prepare_kadosei(database_url: str) -> str:
-    """The schema and a merchant with a test key; returns the key's secret."""
-    from kadosei import create_app
-    from kadosei.extensions import db
-    from kadosei.services import accounts, api_keys, applications
+def prepare_kadosei(tree: Path, database_url: str, port: int, workers: int) -> tuple:
+    """Migrate ``tree``'s schema into ``database_url``, start it under gunicorn, and make a
+    merchant (CLI), an application and a test key (management API). Returns (server, secret)."""
+    env = {**os.environ, **kadosei_env(database_url)}
+    flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=tree, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "create-merchant", "--name", "Bench shop", "--email", "bench@example.com",
+         "--password", "bench-password-1"],
+        cwd=tree, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    server = start_gunicorn(tree, "wsgi:app", port, workers, kadosei_env(database_url))
+    https = {"Content-Type": "application/json", "X-Forwarded-Proto": "https"}
+    login = _call(port, "/api/v1/auth/login", https, {
+        "email": "bench@example.com", "password": "bench-password-1"})  # fmt: skip
+    jwt = {**https, "Authorization": f"Bearer {login['access_token']}"}
+    application = _call(port, "/api/v1/applications", jwt, {"name": "Bench"})
+    key = _call(port, f"/api/v1/applications/{application['id']}/api_keys", jwt, {"mode": "test"})
+    return server, key["key"]
 
-    app = create_app(_kadosei_config(database_url))
-    with app.app_context():
-        db.create_all()
-        merchant, _ = accounts.create_merchant(
-            "Bench shop", "bench@example.com", "bench-password-1"
-        )
-        application = applications.create_application(merchant.id, {"name": "Bench"})
-        secret = api_keys.create_api_key(application, {"mode": "test"}).secret
-        db.engine.dispose()
-    return secret
+
+def _call(port: int, path: str, headers: dict, body: dict) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", path, body=json.dumps(body).encode(), headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+    finally:
+        conn.close()
+    if response.status not in (200, 201):
+        raise RuntimeError(f"POST {path}: {response.status} {payload[:300]!r}")
+    return json.loads(payload)
 
 
-def _kadosei_config(database_url: str) -> dict:
+def kadosei_env(database_url: str) -> dict:
     return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "",
         "KADOSEI_ENV": "production",
         "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-hs256",
-        "DATABASE_URL": database_url,
         "KADOSEI_PUBLIC_URL": "https://kadosei.bench",
-        "KADOSEI_PROXY_COUNT": 1,
+        "KADOSEI_PROXY_COUNT": "1",
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 
@@ -155,18 +176,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(target: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+def start_gunicorn(tree: Path, target: str, port: int, workers: int, env: dict) -> subprocess.Popen:
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--worker-class", "sync",
         "--log-level", "warning",
-        "--chdir", str(ROOT),
-        "--pythonpath", f"{ROOT},{ROOT / 'bench'}",
+        "--chdir", str(tree),
+        "--pythonpath", f"{tree},{ROOT / 'bench'}",
         target,
     ]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, **env})
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=tree)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -237,9 +258,8 @@ def load(
 @dataclass(frozen=True)
 class Target:
     name: str
-    wsgi: str
+    server: str  # which started server answers it
     path: str
-    env: dict
     headers: dict
     unique_key: bool = False
 
@@ -258,39 +278,35 @@ def summarize(runs: list[dict]) -> dict:
     }
 
 
-def targets(database_url: str, secret: str) -> list[Target]:
-    env = {"DATABASE_URL": database_url, "REDIS_URL": ""}
-    kadosei_env = {
-        **env,
-        "KADOSEI_ENV": "production",
-        "SECRET_KEY": _kadosei_config(database_url)["SECRET_KEY"],
-        "KADOSEI_PUBLIC_URL": "https://kadosei.bench",
-        "KADOSEI_PROXY_COUNT": "1",
-    }
-    api_headers = {"Authorization": f"Bearer {secret}", "X-Forwarded-Proto": "https"}
+def targets(secrets: dict[str, str]) -> list[Target]:
+    """The bare endpoint, then each kadosei tree with and without a fresh Idempotency-Key."""
     path = "/api/v1/payment_sessions"
-    return [
-        Target("bare insert", "session_create:bare_app()", "/rows", env, {}),
-        Target("kadosei create", "wsgi:app", path, kadosei_env, api_headers),
-        Target("  with idem-key", "wsgi:app", path, kadosei_env, api_headers, unique_key=True),
-    ]
+    found = [Target("bare insert", "bare", "/rows", {})]
+    for tree, secret in secrets.items():
+        api = {"Authorization": f"Bearer {secret}", "X-Forwarded-Proto": "https"}
+        label = "kadosei create" if tree == "after" else "before: create"
+        found.append(Target(label, tree, path, api))
+        found.append(Target(f"{label} + idem-key", tree, path, api, unique_key=True))
+    return found
 
 
-def run(database_url: str, secret: str, args) -> dict[str, dict]:
+def run(args, trees: dict[str, Path], databases: dict[str, str]) -> dict[str, dict]:
     """Start each server once, then measure in alternating rounds so drift hits all alike."""
     runs: dict[str, list[dict]] = {}
     servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    secrets: dict[str, str] = {}
     try:
-        for target in targets(database_url, secret):
-            if target.wsgi not in servers:
-                port = free_port()
-                servers[target.wsgi] = (
-                    start_gunicorn(target.wsgi, port, args.workers, target.env),
-                    port,
-                )
+        port = free_port()
+        bare_env = {"DATABASE_URL": databases["bare"], "REDIS_URL": ""}
+        servers["bare"] = (start_gunicorn(ROOT, "session_create:bare_app()", port,
+                                          args.workers, bare_env), port)  # fmt: skip
+        for name, tree in trees.items():
+            port = free_port()
+            server, secrets[name] = prepare_kadosei(tree, databases[name], port, args.workers)
+            servers[name] = (server, port)
         for _ in range(args.rounds):
-            for target in targets(database_url, secret):
-                port = servers[target.wsgi][1]
+            for target in targets(secrets):
+                port = servers[target.server][1]
                 headers = {"Content-Type": "application/json", **target.headers}
                 load(port, target.path, headers, args.clients, 1.0, target.unique_key)  # warm
                 result = load(
@@ -319,14 +335,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=8.0, help="per target per round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--before", type=Path, help="another kadosei checkout to measure too")
     args = parser.parse_args()
 
-    database_url = create_database(args.database_url)
+    trees = {"after": ROOT}
+    if args.before:
+        trees["before"] = args.before.resolve()
+    databases = {name: create_database(args.database_url) for name in ("bare", *trees)}
     try:
-        prepare_bare(database_url)
-        results = run(database_url, prepare_kadosei(database_url), args)
+        prepare_bare(databases["bare"])
+        results = run(args, trees, databases)
     finally:
-        drop_database(args.database_url, database_url)
+        for database_url in databases.values():
+            drop_database(args.database_url, database_url)
 
     print(
         f"gunicorn {args.workers} sync workers each, PostgreSQL, {args.clients} client threads, "
@@ -334,13 +355,16 @@ def main() -> None:
     )
     for name, result in results.items():
         print(
-            f"{name:16s} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.1f} ms  "
+            f"{name:28s} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.1f} ms  "
             f"p99 {result['p99_ms']:6.1f} ms  ({result['requests']} ok, {result['errors']} errors)"
         )
     bare = results["bare insert"]["rps"]
-    print(f"ratio kadosei / bare: {results['kadosei create']['rps'] / bare:.2f} (aim >= 0.70)")
-    keyed = results["  with idem-key"]["rps"] / bare
-    print(f"ratio with a new Idempotency-Key per request / bare: {keyed:.2f}")
+    for label in ("kadosei create", "before: create"):
+        if label in results:
+            plain = results[label]["rps"] / bare
+            keyed = results[f"{label} + idem-key"]["rps"] / bare
+            print(f"{label}: {plain:.2f} x bare (aim >= 0.70); "
+                  f"with a new Idempotency-Key each: {keyed:.2f} x bare")  # fmt: skip
 
 
 if __name__ == "__main__":

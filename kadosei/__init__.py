@@ -6,6 +6,7 @@ import importlib
 import logging
 
 from flask import Flask
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kadosei.config import BASE_DIR, load_config
@@ -65,7 +66,9 @@ def _ensure_sqlite_folder(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    import kadosei.models  # noqa: F401  (metadata sees every table)
+    # Metadata (and migrations) see every table: kadosei's and the sandbox PSPs' own.
+    import kadosei.models
+    import kadosei.sandbox.models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -84,9 +87,12 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
 
+# The sandbox's back office in the portal's navigation.
+SANDBOX_NAV_ITEM = ("sandbox_office.show_providers", "Sandbox")
+
 # Every periodic job the workers run; each module registers its sweep on import.
 SWEEP_MODULES = (
-    "kadosei.providers.sandbox.jobs",  # delayed sandbox cards, undelivered notifications
+    "kadosei.sandbox.jobs",  # delayed sandbox cards, undelivered notifications
     "kadosei.services.idempotency",  # prune idempotency keys older than 24 h
     "kadosei.services.reconciliation",  # ask providers about quiet processing sessions
     "kadosei.services.session_expiry",  # expire open sessions past expires_at
@@ -103,12 +109,19 @@ def _register_blueprints(app: Flask) -> None:
     from kadosei.api.key_limits import init_api_key_limit
     from kadosei.api.notifications import notifications_bp
     from kadosei.checkout import bp as checkout_bp
+    from kadosei.docs import bp as docs_bp
     from kadosei.portal import bp as portal_bp
-    from kadosei.providers.sandbox.views import bp as sandbox_bp
+    from kadosei.portal.blueprint import NAV_ITEMS
+    from kadosei.sandbox import init_sandbox
+    from kadosei.services.accounts import may_operate
 
     init_api_key_limit(app)
     for json_bp in (api_bp, notifications_bp):
         csrf.exempt(json_bp)
         app.register_blueprint(json_bp)
-    for page_bp in (portal_bp, checkout_bp, sandbox_bp):
+    for page_bp in (portal_bp, checkout_bp, docs_bp):
         app.register_blueprint(page_bp)
+    # The sandbox PSPs serve their own pages; their back office trusts kadosei's operators.
+    init_sandbox(app, may_operate=lambda: may_operate(current_user))
+    if SANDBOX_NAV_ITEM not in NAV_ITEMS:
+        NAV_ITEMS.append(SANDBOX_NAV_ITEM)

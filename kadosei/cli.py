@@ -10,8 +10,8 @@ from kadosei.errors import KadoseiError
 
 def register_cli(app: Flask) -> None:
     from kadosei.jobs.worker import worker_command
-    from kadosei.providers.sandbox.cli import sandbox_command
     from kadosei.routing_cli import routing_command
+    from kadosei.sandbox.cli import sandbox_command
 
     app.cli.add_command(worker_command)
     app.cli.add_command(sandbox_command)

@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from kadosei.routing.scenarios import build  # noqa: E402
-from kadosei.routing.simulate import BUCKET, POLICIES, run  # noqa: E402
-from kadosei.routing.svg import timeline_svg  # noqa: E402
+from bench.routing.scenarios import build  # noqa: E402
+from bench.routing.simulate import BUCKET, POLICIES, run  # noqa: E402
+from bench.routing.svg import timeline_svg  # noqa: E402
 
 SCENARIOS = ["stable", "drift", "outage", "step_change", "sparse", "fee_tradeoff"]
 # Random worlds by set.  Each set after the first was added by a later round of work on the

@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from kadosei.routing.baselines import BASELINES  # noqa: E402
+from bench.routing.baselines import BASELINES  # noqa: E402
+from bench.routing.scenarios import build  # noqa: E402
+from bench.routing.simulate import POLICIES, run  # noqa: E402
 from kadosei.routing.policy import Router  # noqa: E402
-from kadosei.routing.scenarios import build  # noqa: E402
-from kadosei.routing.simulate import POLICIES, run  # noqa: E402
 from kadosei.routing.stats import Params  # noqa: E402
 
 NAMED = ["stable", "drift", "outage", "step_change", "sparse", "fee_tradeoff"]

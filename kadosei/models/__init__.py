@@ -15,7 +15,6 @@ from kadosei.models.payment import (
     SessionTransition,
 )
 from kadosei.models.routing import ROUTING_RULE_KINDS, RoutingRule
-from kadosei.models.sandbox import SandboxPayment, SandboxSettings
 from kadosei.models.webhook import DeliveryTry, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -37,8 +36,6 @@ __all__ = [
     "ProviderNotification",
     "RefreshToken",
     "RoutingRule",
-    "SandboxPayment",
-    "SandboxSettings",
     "SessionTransition",
     "User",
     "WebhookDelivery",

@@ -6,7 +6,6 @@ from kadosei.portal import (  # noqa: F401  (routes register on import)
     dashboard,
     payments,
     routing,
-    sandbox,
     webhooks,
 )
 from kadosei.portal.blueprint import bp

@@ -8,9 +8,8 @@ only); configuring real providers is future work.
 from __future__ import annotations
 
 from kadosei.providers.base import Provider
-from kadosei.providers.sandbox.adapter import SandboxProvider
+from kadosei.providers.sandbox.adapter import SandboxProvider, disabled_sandbox_providers
 from kadosei.providers.sandbox.harbor import HarborProvider
-from kadosei.providers.sandbox.knobs import disabled_providers
 from kadosei.providers.sandbox.lumen import LumenProvider
 from kadosei.providers.sandbox.orbit import OrbitProvider
 
@@ -31,16 +30,11 @@ def sandbox_providers() -> list[SandboxProvider]:
     return [p for p in _PROVIDERS if isinstance(p, SandboxProvider)]
 
 
-def get_sandbox_provider(name: str) -> SandboxProvider | None:
-    provider = _BY_NAME.get(name)
-    return provider if isinstance(provider, SandboxProvider) else None
-
-
 def eligible_providers(mode: str, method: str, currency: str) -> list[Provider]:
     """The providers that support ``method`` in ``currency`` and ``mode`` and that the
     operator has not disabled, in registry order (routing ranks them)."""
     supported = [p for p in _PROVIDERS if p.supports(mode, method, currency)]
     if not supported:
         return []
-    disabled = disabled_providers()
+    disabled = disabled_sandbox_providers()
     return [provider for provider in supported if provider.name not in disabled]

@@ -1,4 +1,4 @@
-"""Payment routing: rank eligible providers by learned expected value (see spec/ROUTING.md)."""
+"""Payment routing: rank eligible providers by learned expected value (see docs/routing.md)."""
 
 from kadosei.routing.explanation import Ranking
 from kadosei.routing.policy import Router, candidate_fee

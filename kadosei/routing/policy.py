@@ -10,6 +10,9 @@ separates the candidates; the fee-best provider keeps the payment until a dearer
 by more than the doubt in the two estimates (the hold), so noise does not move traffic.  A
 circuit breaker per provider puts a provider that keeps erroring last, sends it a single probe
 after a cool-down, and closing it forgets the outage's errors in every segment.
+
+Why each piece is there, and what it costs: docs/routing.md ("The estimate", "Exploration",
+"The hold", "Circuit breaker").
 """
 
 from __future__ import annotations

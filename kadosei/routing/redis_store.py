@@ -5,7 +5,8 @@ Each record is one script run (Redis runs scripts one at a time), so concurrent 
 lose an update, and decay is applied inside the script against the stored clocks.  Keys expire
 after ``Params.ttl_seconds`` without a record, so segments nobody pays in any more fade away.
 Any Redis failure surfaces as :class:`StoreUnavailable`; ``Router.rank`` then falls back to the
-default order, and the service logs and skips a failed ``record``.
+default order, and the service logs and skips a failed ``record`` (docs/routing.md, "Shared
+state").
 """
 
 from __future__ import annotations

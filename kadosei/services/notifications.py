@@ -2,8 +2,8 @@
 
 Every verified notification is stored with the effect it had, including the duplicate, late
 and out-of-order ones that change nothing. One that does not verify is a 400 and changes
-nothing. Sandbox providers call ``handle_provider_notification`` in-process; real providers
-reach it over HTTP through the same route.
+nothing. Every provider reaches it through ``POST /providers/<provider>/notifications``: real
+ones over HTTP, the built-in sandbox PSPs in-process through the WSGI app.
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kadosei.models import ProviderNotification
-from kadosei.models.sandbox import SandboxPayment
 from kadosei.providers.base import PROVIDER_STATUSES, InvalidNotification, PaymentStatus
-from kadosei.providers.registry import get_sandbox_provider
+from kadosei.providers.registry import get_provider
+from kadosei.sandbox.models import SandboxPayment
+from kadosei.sandbox.schemes import build_notification
 
 PROVIDERS = ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"]
 SIGNATURE_HEADERS = ["Lumen-Signature", "lumen-signature", "X-Orbit-Signature", "Content-Type"]
@@ -71,7 +72,7 @@ def _only_invalid_or_well_typed(provider, body: bytes, headers: dict) -> None:
 @fuzz(80)
 @given(body=BODIES, headers=HEADERS)
 def test_any_headers_and_body_are_refused_as_invalid_and_nothing_else(app, name, body, headers):
-    _only_invalid_or_well_typed(get_sandbox_provider(name), body, headers)
+    _only_invalid_or_well_typed(get_provider(name), body, headers)
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
@@ -88,7 +89,7 @@ def test_any_headers_and_body_are_refused_as_invalid_and_nothing_else(app, name,
 def test_what_the_provider_signs_still_verifies(
     app, name, reference, attempt_id, status, amount, currency, code, message
 ):
-    provider = get_sandbox_provider(name)
+    provider = get_provider(name)
     failed = status == "failed"
     payment = SandboxPayment(
         id=reference,
@@ -103,7 +104,7 @@ def test_what_the_provider_signs_still_verifies(
     if name == "sandbox_harbor" and status == "pending":
         return  # Harbor, like Adyen, sends nothing for a payment not yet begun
 
-    reported = provider.parse_notification(*provider.build_notification(payment))
+    reported = provider.parse_notification(*build_notification(payment))
 
     assert (reported.provider_reference, reported.status) == (reference, status)
     assert reported.failure_code == (code if failed else None)
@@ -123,7 +124,7 @@ FIELD_VALUES = json_values() | WORDS
 @fuzz(50)
 @given(payment=st.dictionaries(st.sampled_from(["id", "status", "failure_code"]), FIELD_VALUES))
 def test_a_signed_lumen_event_of_any_shape_is_refused_or_well_typed(app, payment):
-    provider = get_sandbox_provider("sandbox_lumen")
+    provider = get_provider("sandbox_lumen")
     body = json.dumps({"data": {"object": payment}}).encode()
     headers = {"Lumen-Signature": provider.signature_header(body, int(time.time()))}
 
@@ -138,7 +139,7 @@ def test_a_signed_lumen_event_of_any_shape_is_refused_or_well_typed(app, payment
     sent_at=st.integers() | st.just(int(time.time())) | json_values(),
 )
 def test_a_signed_orbit_message_of_any_shape_is_refused_or_well_typed(app, payment, sent_at):
-    provider = get_sandbox_provider("sandbox_orbit")
+    provider = get_provider("sandbox_orbit")
     body = json.dumps({"sent_at": sent_at, "payment": payment}).encode()
 
     _only_invalid_or_well_typed(provider, body, {"X-Orbit-Signature": provider.signature(body)})
@@ -153,7 +154,7 @@ def test_a_signed_orbit_message_of_any_shape_is_refused_or_well_typed(app, payme
     fresh=st.booleans(),
 )
 def test_a_signed_harbor_item_of_any_shape_is_refused_or_well_typed(app, item, fresh):
-    provider = get_sandbox_provider("sandbox_harbor")
+    provider = get_provider("sandbox_harbor")
     if fresh:
         item["eventDate"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     item = json.loads(json.dumps(item))

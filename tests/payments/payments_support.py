@@ -122,8 +122,8 @@ def run_jobs(app: Flask) -> None:
 def signed_notification(reference: str, status: str, **changes) -> tuple[str, bytes, dict]:
     """What the sandbox provider holding ``reference`` would send if its payment were now
     ``status``: (provider name, body, headers), signed with that provider's real scheme."""
-    from kadosei.models.sandbox import SandboxPayment
-    from kadosei.providers.registry import get_sandbox_provider
+    from kadosei.sandbox.models import SandboxPayment
+    from kadosei.sandbox.schemes import build_notification
 
     stored = SandboxPayment.query.filter_by(id=reference).one()
     reported = SandboxPayment(
@@ -139,7 +139,7 @@ def signed_notification(reference: str, status: str, **changes) -> tuple[str, by
         status=status,
         **changes,
     )
-    body, headers = get_sandbox_provider(stored.provider).build_notification(reported)
+    body, headers = build_notification(reported)
     return stored.provider, body, headers
 
 

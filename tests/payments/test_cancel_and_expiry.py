@@ -10,7 +10,7 @@ from payments_support import run_jobs
 from kadosei.jobs.sweeps import run_sweeps
 from kadosei.models import Attempt, PaymentSession, SessionTransition
 from kadosei.models.base import utcnow
-from kadosei.models.sandbox import SandboxPayment
+from kadosei.sandbox.models import SandboxPayment
 from kadosei.services import session_state
 
 
@@ -142,7 +142,7 @@ def test_opening_the_checkout_of_a_session_past_expiry_expires_it(merchant, cust
 
 
 def test_cancel_when_the_provider_cannot_confirm_changes_nothing(merchant, customer):
-    from kadosei.providers.sandbox.knobs import update_knobs
+    from kadosei.sandbox.knobs import update_knobs
 
     session = merchant.create_session()
     customer.go_to_hosted_page(session)

@@ -5,7 +5,7 @@ stays open. Whatever order the router chooses, the invariants below hold."""
 from __future__ import annotations
 
 from kadosei.models import Attempt, PaymentSession
-from kadosei.providers.sandbox.knobs import update_knobs
+from kadosei.sandbox.knobs import update_knobs
 from kadosei.services.provider_choice import rank_providers
 
 

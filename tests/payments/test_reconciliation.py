@@ -12,7 +12,7 @@ from kadosei.extensions import db
 from kadosei.jobs.sweeps import run_sweeps
 from kadosei.models import PaymentSession
 from kadosei.models.base import utcnow
-from kadosei.models.sandbox import SandboxPayment
+from kadosei.sandbox.models import SandboxPayment
 from kadosei.services.reconciliation import QUIET_FOR, reconcile_quiet_sessions
 
 

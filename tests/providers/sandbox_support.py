@@ -8,8 +8,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from kadosei.models.base import new_id, utcnow
-from kadosei.models.sandbox import SandboxPayment
 from kadosei.providers.base import CheckoutRequest, CheckoutResult, Provider
+from kadosei.sandbox.models import SandboxPayment
 
 RETURN_URL = "https://kadosei.test/checkout/return/pa_test"
 _CSRF = re.compile(

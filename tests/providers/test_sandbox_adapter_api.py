@@ -17,7 +17,7 @@ from kadosei.providers.base import (
 )
 from kadosei.providers.registry import get_provider
 from kadosei.providers.sandbox.harbor import HarborProvider
-from kadosei.providers.sandbox.knobs import update_knobs
+from kadosei.sandbox.knobs import update_knobs
 
 
 def test_create_checkout_returns_a_reference_and_the_hosted_page_on_the_public_url(db):

@@ -10,7 +10,7 @@ from kadosei.providers.registry import (
     get_provider,
     sandbox_providers,
 )
-from kadosei.providers.sandbox.knobs import update_knobs
+from kadosei.sandbox.knobs import update_knobs
 from kadosei.services.currencies import all_currencies
 
 EXPECTED = {

@@ -10,6 +10,7 @@ from sandbox_support import RETURN_URL, act, create_checkout, open_page, page_pa
 
 from kadosei.models.base import utcnow
 from kadosei.providers.registry import get_provider
+from kadosei.sandbox.schemes import build_notification
 
 SANDBOXES = ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"]
 
@@ -161,6 +162,6 @@ def test_the_due_notification_reports_what_the_customer_did(client, db, name):
     provider = get_provider(name)
     result = create_checkout(db, provider)
     pay(client, result, "4000000000009995")
-    reported = provider.parse_notification(*provider.build_notification(payment(db, result)))
+    reported = provider.parse_notification(*build_notification(payment(db, result)))
     assert reported.provider_reference == result.provider_reference
     assert (reported.status, reported.failure_code) == ("failed", "insufficient_funds")

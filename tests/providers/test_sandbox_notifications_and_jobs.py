@@ -16,7 +16,7 @@ from kadosei.jobs.worker import AppWorker
 from kadosei.models import ProviderNotification
 from kadosei.models.base import utcnow
 from kadosei.providers.registry import get_provider
-from kadosei.providers.sandbox.jobs import (
+from kadosei.sandbox.jobs import (
     complete_processing_payment,
     send_notification,
     sweep_sandbox_payments,
@@ -83,7 +83,7 @@ def test_the_delayed_card_is_processing_and_scheduled_to_complete_seconds_later(
     scheduled = get_queue(app).scheduled_job_registry
     jobs = [get_queue(app).fetch_job(job_id) for job_id in scheduled.get_job_ids()]
     assert [(j.func_name, j.args) for j in jobs] == [
-        ("kadosei.providers.sandbox.jobs.complete_processing_payment", (row.id,))
+        ("kadosei.sandbox.jobs.complete_processing_payment", (row.id,))
     ]
 
 

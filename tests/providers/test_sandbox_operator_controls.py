@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from kadosei.providers.sandbox.knobs import Knobs, load_knobs, update_knobs
+from kadosei.sandbox.knobs import Knobs, load_knobs, update_knobs
 from kadosei.services.accounts import set_operator
 from tests.factories import PASSWORD
 

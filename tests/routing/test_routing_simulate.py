@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kadosei.routing import simulate
-from kadosei.routing.scenarios import Event, build
+from bench.routing import simulate
+from bench.routing.scenarios import Event, build
 
 
 def test_simulation_is_deterministic_under_a_seed():

@@ -17,10 +17,11 @@ from routing_service_support import (
 )
 
 from kadosei.extensions import db
-from kadosei.models import PaymentSession, SandboxPayment
-from kadosei.providers.registry import get_sandbox_provider
-from kadosei.providers.sandbox.knobs import update_knobs
+from kadosei.models import PaymentSession
 from kadosei.routing import MemoryStore, Router
+from kadosei.sandbox.knobs import update_knobs
+from kadosei.sandbox.models import SandboxPayment
+from kadosei.sandbox.schemes import build_notification
 from kadosei.services import routing
 from tests.conftest import HttpsClient, _truncate_all, make_test_app
 from tests.factories import Factories
@@ -93,7 +94,7 @@ def test_an_attempts_outcome_is_learned_once_whichever_road_brings_it(
     customer.client.get(path_of(back.headers["Location"]))  # the return confirmation
     attempt = attempts_of(session)[0]
     payment = SandboxPayment.query.filter_by(id=attempt.provider_reference).one()
-    body, headers = get_sandbox_provider(attempt.provider).build_notification(payment)
+    body, headers = build_notification(payment)
     for _ in range(2):  # the provider repeats itself
         client.post(
             f"/providers/{attempt.provider}/notifications",

@@ -6,7 +6,7 @@ import html
 
 from routing_service_support import MerchantApi, attempts_of, signed_in_browser
 
-from kadosei.providers.sandbox.knobs import update_knobs
+from kadosei.sandbox.knobs import update_knobs
 from kadosei.services import routing_rules
 
 

@@ -1,1 +1,1 @@
-"""Built-in sandbox providers for test mode (being built)."""
+"""kadosei's adapters for the built-in sandbox PSPs (``kadosei/sandbox``), one per PSP."""

@@ -1,126 +1,128 @@
-"""What the three sandbox providers share: their in-process "API" (create, status, expire)
-with the operator's knobs applied, and the hosted page's address. Each provider adds its
-capability table and its own notification signature scheme."""
+"""What kadosei's three sandbox adapters share: calls to the sandbox PSPs' API
+(:mod:`kadosei.sandbox.api`, in-process function calls standing for HTTP) with the adapter's
+timeout, its answers and errors mapped to the provider interface, and the capability table
+read from the PSP's price list. Each adapter adds its PSP's notification verification."""
 
 from __future__ import annotations
 
 import random
-import time
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 
 from kadosei import bounded_json
-from kadosei.models.sandbox import SandboxPayment
 from kadosei.providers.base import (
+    Capabilities,
     CheckoutRequest,
     CheckoutResult,
+    Fee,
     InvalidNotification,
     PaymentStatus,
+    PaymentUnderWay,
     Provider,
     ProviderBadRequest,
     ProviderError,
     ProviderTimeout,
 )
-from kadosei.providers.sandbox import psp
-from kadosei.providers.sandbox.knobs import Knobs, load_knobs
+from kadosei.sandbox import api
 
 DEFAULT_TIMEOUT_SECONDS = 3.0
-TEST_MODE_ONLY = frozenset({"test"})
 
 
 class SandboxProvider(Provider):
-    """A built-in test-mode PSP whose API is a function call and whose back office is
-    :mod:`kadosei.providers.sandbox.psp`."""
+    """The adapter for one built-in sandbox PSP."""
 
     name: str
-    display_name: str
-    tagline: str
 
     def __init__(self, rng: random.Random | None = None) -> None:
-        # Decides the error-rate and success-rate knobs; tests pass a seeded one.
+        # Handed to the sandbox's API, whose error-rate knob it decides; tests pass a seeded one.
         self.rng = rng or random.Random()
+        self.psp: api.Psp = api.get_psp(self.name)
+        self.display_name = self.psp.display_name
+        self._capabilities = capabilities_of(self.psp)
+
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
 
     # -- kadosei → provider -------------------------------------------------------------
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutResult:
-        knobs = self._call_api()
-        if not knobs.enabled:
-            raise ProviderError(f"{self.display_name} is disabled by the operator")
-        if self.rng.random() < knobs.error_rate:
-            raise ProviderError(f"{self.display_name} answered 500 Internal Server Error")
-        if not self.supports(request.mode, request.payment_method, request.currency):
-            raise ProviderBadRequest(
-                f"{self.display_name} does not accept {request.payment_method} in "
-                f"{request.currency} ({request.mode} mode)"
-            )
-        if isinstance(request.amount, bool) or not isinstance(request.amount, int):
-            raise ProviderBadRequest("amount must be an integer in minor units")
-        if request.amount <= 0:
-            raise ProviderBadRequest("amount must be positive")
-        payment = psp.create_payment(self.name, request)
-        return CheckoutResult(provider_reference=payment.id, hosted_url=self.hosted_url(payment))
+        new = api.NewPayment(
+            attempt_id=request.attempt_id,
+            session_id=request.session_id,
+            mode=request.mode,
+            amount=request.amount,
+            currency=request.currency,
+            payment_method=request.payment_method,
+            return_url=request.return_url,
+            description=request.description,
+            expires_at=request.expires_at,
+        )
+        with _mapped_errors():
+            payment = api.create_payment(self.name, new, timeout=_timeout(), rng=self.rng)
+        return CheckoutResult(provider_reference=payment.id, hosted_url=payment.hosted_url)
 
     def get_status(self, provider_reference: str) -> PaymentStatus:
-        self._call_api()
-        return self._status_of(self._payment(provider_reference))
+        with _mapped_errors():
+            return _status_of(
+                api.retrieve_payment(self.name, provider_reference, timeout=_timeout())
+            )
 
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:
-        self._call_api()
-        payment = psp.expire_payment(self._payment(provider_reference))
-        return self._status_of(payment)
+        with _mapped_errors():
+            return _status_of(api.expire_payment(self.name, provider_reference, timeout=_timeout()))
 
     # -- provider → kadosei: each provider's own scheme ----------------------------------
 
     @abstractmethod
-    def build_notification(self, payment: SandboxPayment) -> tuple[bytes, dict[str, str]]:
-        """The signed notification (body, headers) this provider sends about ``payment``."""
-
-    @abstractmethod
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus: ...
 
-    # -- shared pieces ------------------------------------------------------------------
 
-    def hosted_url(self, payment: SandboxPayment) -> str:
-        values = {"provider": self.name, "reference": payment.id}
-        public = current_app.config.get("KADOSEI_PUBLIC_URL")
-        if public:
-            path = current_app.url_map.bind("localhost").build("sandbox.show_payment", values)
-            return public + path
-        if has_request_context():
-            return url_for("sandbox.show_payment", _external=True, **values)
-        raise ProviderError("KADOSEI_PUBLIC_URL is needed to build a hosted page URL here")
+def capabilities_of(psp: api.Psp) -> Capabilities:
+    """The PSP's price list in kadosei's terms."""
+    return Capabilities(
+        modes=psp.modes,
+        methods=psp.methods,
+        currencies=psp.currencies,
+        fees={method: Fee(p.percent, p.fixed_eur_cents) for method, p in psp.prices.items()},
+        method_currencies=dict(psp.method_currencies),
+    )
 
-    def _call_api(self) -> Knobs:
-        """One call to the provider's API as the operator has set it: down refuses, slow
-        waits (up to the adapter's timeout, then gives up)."""
-        knobs = load_knobs(self.name)
-        if knobs.down:
-            raise ProviderError(f"{self.display_name} is unreachable (connection refused)")
-        if knobs.slow_ms:
-            timeout = float(
-                current_app.config.get("SANDBOX_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
-            )
-            time.sleep(min(knobs.slow_ms / 1000, timeout))
-            if knobs.slow_ms / 1000 > timeout:
-                raise ProviderTimeout(f"{self.display_name} did not answer within {timeout:g} s")
-        return knobs
 
-    def _payment(self, provider_reference: str) -> SandboxPayment:
-        payment = psp.find_payment(self.name, provider_reference)
-        if payment is None:
-            raise ProviderBadRequest(f"{self.display_name} has no payment {provider_reference!r}")
-        return payment
+def disabled_sandbox_providers() -> frozenset[str]:
+    """The sandbox PSPs their operator has disabled (not offered to routing)."""
+    return api.disabled_psps()
 
-    def _status_of(self, payment: SandboxPayment) -> PaymentStatus:
-        return PaymentStatus(
-            provider_reference=payment.id,
-            status=psp.current_status(payment),
-            failure_code=payment.failure_code,
-            failure_message=payment.failure_message,
-            raw={"id": payment.id, "status": payment.status, "amount": payment.amount},
-        )
+
+def _timeout() -> float:
+    return float(current_app.config.get("SANDBOX_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """The sandbox API's failures as the provider interface's exceptions."""
+    try:
+        yield
+    except api.Conflict as exc:
+        raise PaymentUnderWay(str(exc)) from None
+    except api.BadRequest as exc:
+        raise ProviderBadRequest(str(exc)) from None
+    except api.TimedOut as exc:
+        raise ProviderTimeout(str(exc)) from None
+    except api.ApiError as exc:
+        raise ProviderError(str(exc)) from None
+
+
+def _status_of(payment: api.Payment) -> PaymentStatus:
+    return PaymentStatus(
+        provider_reference=payment.id,
+        status=payment.status,
+        failure_code=payment.failure_code,
+        failure_message=payment.failure_message,
+        raw={"id": payment.id, "status": payment.recorded_status, "amount": payment.amount},
+    )
 
 
 def load_json_object(body: bytes) -> dict:

@@ -1,6 +1,6 @@
-"""Harbor: an Adyen-like sandbox PSP with every method and cards in about forty currencies.
-Notifications follow Adyen's shape: ``notificationItems`` whose item carries an
-``additionalData.hmacSignature``, the base64 HMAC-SHA256 of its key fields joined by ``:``
+"""kadosei's adapter for Harbor, an Adyen-like sandbox PSP (every method, cards in about forty
+currencies). Its notifications follow Adyen's shape: ``notificationItems`` whose item carries
+an ``additionalData.hmacSignature``, the base64 HMAC-SHA256 of its key fields joined by ``:``
 (unlike Adyen, ``eventDate`` and ``reason`` are signed too: a replay goes stale and a
 failure's reason cannot be rewritten)."""
 
@@ -8,49 +8,12 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from kadosei.models.sandbox import SandboxPayment
-from kadosei.providers.base import Capabilities, Fee, InvalidNotification, PaymentStatus
-from kadosei.providers.sandbox.adapter import TEST_MODE_ONLY, SandboxProvider, load_json_object
+from kadosei.providers.base import InvalidNotification, PaymentStatus
+from kadosei.providers.sandbox.adapter import SandboxProvider, load_json_object
 from kadosei.providers.sandbox.signing import check_fresh, hmac_digest
-
-MERCHANT_ACCOUNT = "KadoseiSandbox"
-EUR = frozenset({"EUR"})
-CARD_CURRENCIES = frozenset(
-    {"AED", "AUD", "BHD", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK", "DKK"}
-    | {"EUR", "GBP", "HKD", "HUF", "IDR", "ILS", "INR", "ISK", "JPY", "KRW", "KWD", "MXN"}
-    | {"MYR", "NOK", "NZD", "PEN", "PHP", "PLN", "QAR", "RON", "SAR", "SEK", "SGD", "THB"}
-    | {"TRY", "TWD", "USD", "ZAR"}
-)
-PAYPAL_CURRENCIES = frozenset(
-    {"AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HKD", "JPY", "NOK", "NZD", "PLN"}
-    | {"SEK", "SGD", "USD"}
-)
-KLARNA_CURRENCIES = frozenset({"CHF", "DKK", "EUR", "GBP", "NOK", "SEK", "USD"})
-
-CAPABILITIES = Capabilities(
-    modes=TEST_MODE_ONLY,
-    methods=frozenset({"card", "ideal", "bancontact", "sepa_debit", "paypal", "klarna"}),
-    currencies=CARD_CURRENCIES,
-    fees={
-        "card": Fee(1.2, 11),
-        "ideal": Fee(0.0, 21),
-        "bancontact": Fee(0.0, 25),
-        "sepa_debit": Fee(0.0, 27),
-        "paypal": Fee(2.9, 30),
-        "klarna": Fee(3.29, 30),
-    },
-    method_currencies={
-        "ideal": EUR,
-        "bancontact": EUR,
-        "sepa_debit": EUR,
-        "paypal": PAYPAL_CURRENCIES,
-        "klarna": KLARNA_CURRENCIES,
-    },
-)
 
 # Harbor's event codes: (eventCode, success) for each status it reports.
 EVENTS = {
@@ -66,32 +29,6 @@ SIGNED_FIELDS = ("pspReference", "originalReference", "merchantAccountCode", "me
 
 class HarborProvider(SandboxProvider):
     name = "sandbox_harbor"
-    display_name = "Harbor"
-    tagline = "Every method, cards in about forty currencies, Adyen-style notifications."
-
-    def capabilities(self) -> Capabilities:
-        return CAPABILITIES
-
-    def build_notification(self, payment: SandboxPayment) -> tuple[bytes, dict[str, str]]:
-        if payment.status not in EVENTS:
-            raise ValueError(f"Harbor sends no notification for a {payment.status} payment")
-        event_code, success = EVENTS[payment.status]
-        item = {
-            "pspReference": payment.id,
-            "originalReference": "",
-            "merchantAccountCode": MERCHANT_ACCOUNT,
-            "merchantReference": payment.attempt_id,
-            "amount": {"value": payment.amount, "currency": payment.currency},
-            "eventCode": event_code,
-            "success": success,
-            "eventDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "reason": _reason(payment),
-        }
-        item["additionalData"] = {"hmacSignature": self.item_signature(item)}
-        body = {"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}
-        return json.dumps(body, separators=(",", ":")).encode(), {
-            "Content-Type": "application/json"
-        }
 
     def item_signature(self, item: Mapping[str, object]) -> str:
         amount = item.get("amount")
@@ -128,12 +65,6 @@ class HarborProvider(SandboxProvider):
 def _text(value: object) -> str:
     """A field compared with Harbor's words: a list or object (unhashable) is no word."""
     return value if isinstance(value, str) else ""
-
-
-def _reason(payment: SandboxPayment) -> str:
-    if payment.status != "failed":
-        return ""
-    return f"{payment.failure_code}: {payment.failure_message or ''}".strip()
 
 
 def _failure(reason: object) -> tuple[str | None, str | None]:

@@ -1,18 +1,14 @@
-"""Lumen: a Stripe-like sandbox PSP. Cards in every currency, the European bank methods and
-Klarna. Notifications are events signed in a ``Lumen-Signature: t=<unix>,v1=<hex>`` header,
-an HMAC-SHA256 of ``"<t>.<body>"``."""
+"""kadosei's adapter for Lumen, a Stripe-like sandbox PSP (cards in every currency, the
+European bank methods and Klarna). Its notifications are events signed in a
+``Lumen-Signature: t=<unix>,v1=<hex>`` header, an HMAC-SHA256 of ``"<t>.<body>"``."""
 
 from __future__ import annotations
 
 import hmac
-import json
-import secrets
-import time
 from collections.abc import Mapping
 
-from kadosei.models.sandbox import SANDBOX_PAYMENT_STATUSES, SandboxPayment
-from kadosei.providers.base import Capabilities, Fee, InvalidNotification, PaymentStatus
-from kadosei.providers.sandbox.adapter import TEST_MODE_ONLY, SandboxProvider, load_json_object
+from kadosei.providers.base import PROVIDER_STATUSES, InvalidNotification, PaymentStatus
+from kadosei.providers.sandbox.adapter import SandboxProvider, load_json_object
 from kadosei.providers.sandbox.signing import (
     ascii_header,
     check_fresh,
@@ -23,60 +19,10 @@ from kadosei.providers.sandbox.signing import (
 SIGNATURE_HEADER = "Lumen-Signature"
 # Unix seconds have ten digits until the year 2286; a longer "timestamp" is not one.
 MAX_TIMESTAMP_DIGITS = 12
-EUR = frozenset({"EUR"})
-KLARNA_CURRENCIES = frozenset(
-    {"AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "NOK", "NZD", "PLN", "RON", "SEK", "USD"}
-)
-
-CAPABILITIES = Capabilities(
-    modes=TEST_MODE_ONLY,
-    methods=frozenset({"card", "ideal", "bancontact", "sepa_debit", "klarna"}),
-    currencies=None,  # card: every ISO 4217 currency
-    fees={
-        "card": Fee(1.5, 25),
-        "ideal": Fee(0.0, 29),
-        "bancontact": Fee(1.4, 25),
-        "sepa_debit": Fee(0.0, 35),
-        "klarna": Fee(2.99, 35),
-    },
-    method_currencies={
-        "ideal": EUR,
-        "bancontact": EUR,
-        "sepa_debit": EUR,
-        "klarna": KLARNA_CURRENCIES,
-    },
-)
 
 
 class LumenProvider(SandboxProvider):
     name = "sandbox_lumen"
-    display_name = "Lumen"
-    tagline = "Cards in every currency, Europe's bank methods and Klarna."
-
-    def capabilities(self) -> Capabilities:
-        return CAPABILITIES
-
-    def build_notification(self, payment: SandboxPayment) -> tuple[bytes, dict[str, str]]:
-        event = {
-            "id": f"evt_{secrets.token_hex(12)}",
-            "object": "event",
-            "type": f"payment.{payment.status}",
-            "created": int(time.time()),
-            "data": {
-                "object": {
-                    "id": payment.id,
-                    "object": "payment",
-                    "status": payment.status,
-                    "amount": payment.amount,
-                    "currency": payment.currency.lower(),
-                    "failure_code": payment.failure_code,
-                    "failure_message": payment.failure_message,
-                    "metadata": {"attempt_id": payment.attempt_id},
-                }
-            },
-        }
-        body = json.dumps(event, separators=(",", ":")).encode()
-        return body, {SIGNATURE_HEADER: self.signature_header(body, event["created"])}
 
     def signature_header(self, body: bytes, timestamp: int) -> str:
         digest = hmac_digest(self.name, f"{timestamp}.".encode() + body).hex()
@@ -93,7 +39,7 @@ class LumenProvider(SandboxProvider):
         if (
             not isinstance(payment, dict)
             or not isinstance(payment.get("id"), str)
-            or payment.get("status") not in SANDBOX_PAYMENT_STATUSES
+            or payment.get("status") not in PROVIDER_STATUSES
         ):
             raise InvalidNotification("The event carries no payment status")
         return PaymentStatus(

@@ -1,18 +1,15 @@
-"""Orbit: a wallet-first sandbox PSP. Cards in the major currencies, PayPal and SEPA Direct
-Debit. Notifications carry ``X-Orbit-Signature``: the base64 HMAC-SHA512 of the raw body,
-whose ``sent_at`` (unix seconds) must be fresh."""
+"""kadosei's adapter for Orbit, a wallet-first sandbox PSP (cards in the major currencies,
+PayPal and SEPA Direct Debit). Its notifications carry ``X-Orbit-Signature``: the base64
+HMAC-SHA512 of the raw body, whose ``sent_at`` (unix seconds) must be fresh."""
 
 from __future__ import annotations
 
 import base64
 import hmac
-import json
-import time
 from collections.abc import Mapping
 
-from kadosei.models.sandbox import SandboxPayment
-from kadosei.providers.base import Capabilities, Fee, InvalidNotification, PaymentStatus
-from kadosei.providers.sandbox.adapter import TEST_MODE_ONLY, SandboxProvider, load_json_object
+from kadosei.providers.base import InvalidNotification, PaymentStatus
+from kadosei.providers.sandbox.adapter import SandboxProvider, load_json_object
 from kadosei.providers.sandbox.signing import (
     ascii_header,
     check_fresh,
@@ -21,27 +18,6 @@ from kadosei.providers.sandbox.signing import (
 )
 
 SIGNATURE_HEADER = "X-Orbit-Signature"
-CARD_CURRENCIES = frozenset(
-    {"AED", "AUD", "BHD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HKD", "HUF", "JPY", "KWD"}
-    | {"NOK", "NZD", "PLN", "SAR", "SEK", "SGD", "USD", "ZAR"}
-)
-PAYPAL_CURRENCIES = frozenset(
-    {"AUD", "BRL", "CAD", "CHF", "CNY", "CZK", "DKK", "EUR", "GBP", "HKD", "HUF", "ILS"}
-    | {"JPY", "MXN", "MYR", "NOK", "NZD", "PHP", "PLN", "SEK", "SGD", "THB", "TWD", "USD"}
-)
-
-CAPABILITIES = Capabilities(
-    modes=TEST_MODE_ONLY,
-    methods=frozenset({"card", "paypal", "sepa_debit"}),
-    currencies=CARD_CURRENCIES,
-    fees={
-        "card": Fee(0.95, 20),
-        "paypal": Fee(2.49, 35),
-        "sepa_debit": Fee(0.0, 20),
-    },
-    method_currencies={"paypal": PAYPAL_CURRENCIES, "sepa_debit": frozenset({"EUR"})},
-)
-
 # Orbit's own words for a payment's state.
 STATES = {
     "pending": "CREATED",
@@ -56,27 +32,6 @@ STATUS_OF_STATE = {state: status for status, state in STATES.items()}
 
 class OrbitProvider(SandboxProvider):
     name = "sandbox_orbit"
-    display_name = "Orbit"
-    tagline = "Cards in the major currencies, PayPal and SEPA Direct Debit."
-
-    def capabilities(self) -> Capabilities:
-        return CAPABILITIES
-
-    def build_notification(self, payment: SandboxPayment) -> tuple[bytes, dict[str, str]]:
-        message = {
-            "event_type": "payment_state_changed",
-            "sent_at": int(time.time()),
-            "payment": {
-                "reference": payment.id,
-                "order_id": payment.attempt_id,
-                "state": STATES[payment.status],
-                "amount": {"value": payment.amount, "currency": payment.currency},
-                "decline_code": payment.failure_code,
-                "decline_reason": payment.failure_message,
-            },
-        }
-        body = json.dumps(message, separators=(",", ":")).encode()
-        return body, {SIGNATURE_HEADER: self.signature(body)}
 
     def signature(self, body: bytes) -> str:
         return base64.b64encode(hmac_digest(self.name, body, "sha512")).decode()

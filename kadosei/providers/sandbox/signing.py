@@ -1,5 +1,5 @@
-"""What every sandbox provider's notification signature scheme shares: a per-provider secret
-derived from ``SECRET_KEY`` (no setup), a freshness window and case-blind header look-up."""
+"""What verifying every sandbox provider's notification signature shares: the PSP's secret
+(as its back office publishes it), a freshness window and case-blind header look-up."""
 
 from __future__ import annotations
 
@@ -8,22 +8,11 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from flask import current_app
-
 from kadosei.providers.base import InvalidNotification
+from kadosei.sandbox.api import signing_secret
 
 # Notifications older (or further in the future) than this are refused as replays.
 TOLERANCE_SECONDS = 300
-
-
-def signing_secret(provider: str) -> bytes:
-    """The provider's notification secret: ``SANDBOX_SIGNING_SECRETS[provider]`` when set,
-    otherwise derived from ``SECRET_KEY`` so every process of a deployment agrees."""
-    configured = (current_app.config.get("SANDBOX_SIGNING_SECRETS") or {}).get(provider)
-    if configured:
-        return configured.encode()
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"kadosei-sandbox-notifications:{provider}".encode(), "sha256").digest()
 
 
 def hmac_digest(provider: str, message: bytes, algorithm: str = "sha256") -> bytes:

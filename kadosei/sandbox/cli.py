@@ -1,24 +1,19 @@
-"""``flask --app app sandbox status|set|reset``: the operator's knobs on the sandbox providers."""
+"""``flask --app app sandbox status|set|reset``: the operator's knobs on the sandbox PSPs
+(their back office, from the command line)."""
 
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
-from kadosei.errors import KadoseiError
-from kadosei.providers.sandbox.knobs import Knobs, load_all_knobs, reset_knobs, update_knobs
+from kadosei.sandbox.knobs import InvalidKnob, Knobs, load_all_knobs, reset_knobs, update_knobs
+from kadosei.sandbox.psps import psp_names
 
 sandbox_command = AppGroup("sandbox", help="Inspect and steer the built-in sandbox providers.")
 
 
-def _provider_names() -> list[str]:
-    from kadosei.providers.registry import sandbox_providers
-
-    return [provider.name for provider in sandbox_providers()]
-
-
 def _check_provider(name: str) -> str:
-    names = _provider_names()
+    names = psp_names()
     if name not in names:
         choices = ", ".join(names)
         raise click.BadParameter(f"unknown provider; one of {choices}", param_hint="PROVIDER")
@@ -37,7 +32,7 @@ def _describe(knobs: Knobs) -> str:
 def status_command() -> None:
     """Show every sandbox provider's knobs."""
     knobs = load_all_knobs()
-    for name in _provider_names():
+    for name in psp_names():
         click.echo(f"{name:<16} {_describe(knobs.get(name, Knobs()))}")
 
 
@@ -70,7 +65,7 @@ def set_command(
         raise click.UsageError("Nothing to change: give at least one option (see --help).")
     try:
         knobs = update_knobs(provider, changes)
-    except KadoseiError as exc:
+    except InvalidKnob as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{provider:<16} {_describe(knobs)}")
 
@@ -79,6 +74,6 @@ def set_command(
 @click.argument("provider", required=False)
 def reset_command(provider: str | None) -> None:
     """Put PROVIDER (or every sandbox provider) back to its defaults."""
-    names = [_check_provider(provider)] if provider else _provider_names()
+    names = [_check_provider(provider)] if provider else psp_names()
     for name in names:
         click.echo(f"{name:<16} {_describe(reset_knobs(name))}")

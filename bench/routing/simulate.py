@@ -1,6 +1,7 @@
 """Run routing policies on simulated traffic against an oracle.
 
-    python -m kadosei.routing.simulate --scenario outage --seed 1 --transactions 20000 --out out/
+    .venv/bin/python -m bench.routing.simulate --scenario outage --seed 1 \
+        --transactions 20000 --out bench/out/
 
 Every policy sees the same traffic and the same random draws (common random numbers), so the
 differences are the policies'.  Successes and declines reach the policy ``delay`` transactions
@@ -20,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kadosei.routing.baselines import BASELINES
+from bench.routing.baselines import BASELINES
+from bench.routing.scenarios import SCENARIOS, Scenario, build
+from bench.routing.svg import timeline_svg
 from kadosei.routing.policy import Router
-from kadosei.routing.scenarios import SCENARIOS, Scenario, build
-from kadosei.routing.svg import timeline_svg
 
 POLICIES: dict[str, Callable[[int], Any]] = {"kadosei": lambda seed: Router(seed=seed), **BASELINES}
 BUCKET = 200  # transactions per timeline point

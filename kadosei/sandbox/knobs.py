@@ -1,6 +1,7 @@
-"""The operator's knobs on each sandbox provider, stored in the database so that every web
-and worker process sees a change: read per call, except which providers are enabled, which
-session creation asks on every request and is cached per process for at most a second."""
+"""The operator's knobs on each sandbox PSP (its back office), stored in the database so that
+every web and worker process sees a change: read per call, except which PSPs are enabled,
+which kadosei's session creation asks on every request and is cached per process for at most
+a second."""
 
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kadosei.errors import invalid
-from kadosei.extensions import db
-from kadosei.models.sandbox import SandboxSettings
+from kadosei.sandbox.models import SandboxSettings
+from kadosei.sandbox.store import reading, transaction
 
 MAX_SLOW_MS = 60_000
 ENABLED_CACHE_SECONDS = 1.0
 _CACHE_KEY = "kadosei_sandbox_enabled"
+
+
+class InvalidKnob(ValueError):
+    """A knob's new value is refused; ``param`` names the knob, ``message`` says why."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -51,13 +60,15 @@ KNOB_NAMES = tuple(asdict(Knobs()))
 
 
 def load_knobs(provider: str) -> Knobs:
-    return Knobs.from_row(db.session.get(SandboxSettings, provider))
+    with reading() as session:
+        return Knobs.from_row(session.get(SandboxSettings, provider))
 
 
 def load_all_knobs() -> dict[str, Knobs]:
     """Every provider with a settings row; a provider missing here has the defaults."""
-    rows = db.session.scalars(select(SandboxSettings)).all()
-    return {row.provider: Knobs.from_row(row) for row in rows}
+    with reading() as session:
+        rows = session.scalars(select(SandboxSettings)).all()
+        return {row.provider: Knobs.from_row(row) for row in rows}
 
 
 def disabled_providers() -> frozenset[str]:
@@ -72,23 +83,23 @@ def disabled_providers() -> frozenset[str]:
 
 
 def update_knobs(provider: str, changes: dict[str, object]) -> Knobs:
-    """Validate and store ``changes`` (a subset of the knobs) for ``provider``; commits."""
+    """Validate and store ``changes`` (a subset of the knobs) for ``provider``; commits.
+    ``InvalidKnob`` if a value is refused (nothing changes)."""
     cleaned = _validated(changes)
     current_app.extensions.pop(_CACHE_KEY, None)
     for _ in range(2):  # a concurrent first write may create the row under us: retry once
-        row = db.session.get(SandboxSettings, provider)
-        if row is None:
-            row = SandboxSettings(provider=provider, **asdict(Knobs()))
-            db.session.add(row)
-        for name, value in cleaned.items():
-            setattr(row, name, value)
         try:
-            db.session.commit()
+            with transaction() as session:
+                row = session.get(SandboxSettings, provider)
+                if row is None:
+                    row = SandboxSettings(provider=provider, **asdict(Knobs()))
+                    session.add(row)
+                for name, value in cleaned.items():
+                    setattr(row, name, value)
         except IntegrityError:
-            db.session.rollback()
             continue
         return Knobs.from_row(row)
-    raise invalid("provider", "The settings changed concurrently; try again")
+    raise InvalidKnob("provider", "The settings changed concurrently; try again")
 
 
 def reset_knobs(provider: str) -> Knobs:
@@ -100,20 +111,20 @@ def _validated(changes: dict[str, object]) -> dict[str, object]:
     for name, value in changes.items():
         if name in ("enabled", "down"):
             if not isinstance(value, bool):
-                raise invalid(name, f"{name} must be true or false")
+                raise InvalidKnob(name, f"{name} must be true or false")
             cleaned[name] = value
         elif name == "slow_ms":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise invalid(name, "slow_ms must be a whole number of milliseconds")
+                raise InvalidKnob(name, "slow_ms must be a whole number of milliseconds")
             if not 0 <= value <= MAX_SLOW_MS:
-                raise invalid(name, f"slow_ms must be between 0 and {MAX_SLOW_MS}")
+                raise InvalidKnob(name, f"slow_ms must be between 0 and {MAX_SLOW_MS}")
             cleaned[name] = value
         elif name in ("error_rate", "success_rate"):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise invalid(name, f"{name} must be a number between 0 and 1")
+                raise InvalidKnob(name, f"{name} must be a number between 0 and 1")
             if not 0.0 <= float(value) <= 1.0:
-                raise invalid(name, f"{name} must be between 0 and 1")
+                raise InvalidKnob(name, f"{name} must be between 0 and 1")
             cleaned[name] = float(value)
         else:
-            raise invalid(name, f"Unknown sandbox setting: {name}")
+            raise InvalidKnob(name, f"Unknown sandbox setting: {name}")
     return cleaned

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
-from kadosei.routing.scenarios import Scenario
+from bench.routing.scenarios import Scenario
 
 COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f"]
 WIDTH, PANEL, LEFT, TOP = 760, 200, 60, 30

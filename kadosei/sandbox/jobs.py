@@ -7,8 +7,10 @@ import logging
 from datetime import timedelta
 
 from kadosei.jobs.sweeps import register_sweep
-from kadosei.models.base import utcnow
-from kadosei.providers.sandbox import psp
+from kadosei.sandbox import payments
+from kadosei.sandbox.delivery import post_notification
+from kadosei.sandbox.models import utcnow
+from kadosei.sandbox.schemes import build_notification
 
 log = logging.getLogger("kadosei.sandbox")
 
@@ -19,38 +21,34 @@ NOTIFICATION_GIVE_UP = timedelta(days=3)
 
 
 def send_notification(reference: str) -> bool:
-    """Send the payment's due notification, signed, through kadosei's notification path (the
-    one ``POST /providers/<provider>/notifications`` uses); ``False`` if none was due."""
-    from kadosei.providers.registry import get_sandbox_provider
-    from kadosei.services.notifications import handle_provider_notification
-
-    claimed_at = psp.claim_notification(reference)
+    """Send the payment's due notification, signed, to ``POST /providers/<provider>/
+    notifications``; ``False`` if none was due. Raises if kadosei did not accept it."""
+    claimed_at = payments.claim_notification(reference)
     if claimed_at is None:
         return False
     try:
-        payment = psp.get_payment(reference)
-        provider = get_sandbox_provider(payment.provider)
-        body, headers = provider.build_notification(payment)
-        handle_provider_notification(provider.name, body, headers)
+        payment = payments.get_payment(reference)
+        body, headers = build_notification(payment)
+        post_notification(payment.provider, body, headers)
     except Exception:
         # A real PSP retries until kadosei accepts: due again for the next job or sweep.
-        psp.release_notification(reference, claimed_at)
+        payments.release_notification(reference, claimed_at)
         raise
     return True
 
 
 def complete_processing_payment(reference: str) -> bool:
     """The delayed test card's bank confirmed: ``processing → succeeded`` (once)."""
-    return psp.complete_processing(reference)
+    return payments.complete_processing(reference)
 
 
 @register_sweep
 def sweep_sandbox_payments() -> None:
     """Complete overdue delayed cards and send notifications the queue never delivered."""
     now = utcnow()
-    for reference in psp.overdue_processing(now):
+    for reference in payments.overdue_processing(now):
         complete_processing_payment(reference)
-    for reference in psp.due_notifications(
+    for reference in payments.due_notifications(
         due_before=now - NOTIFICATION_GRACE, due_after=now - NOTIFICATION_GIVE_UP
     ):
         try:

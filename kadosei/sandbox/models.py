@@ -1,25 +1,42 @@
-"""The built-in sandbox providers' own records: their payments and the operator's knobs.
+"""The sandbox PSPs' own records: their payments and the operator's knobs.
 
-These tables play the part of a PSP's back office; kadosei's payment tables never point here
-except through an attempt's provider reference.
+These tables are the PSP's back office, written only by :mod:`kadosei.sandbox` in
+transactions of its own; kadosei's tables never point here except through an attempt's
+provider reference, and the sandbox never reads or writes kadosei's tables.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+import string
+from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Float, Index, String, Text
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kadosei.extensions import db
-from kadosei.models.base import SequencedMixin, new_id, utcnow
 
-# A sandbox payment's life, in the sandbox PSP's (and kadosei's provider) vocabulary.
+_ALPHABET = string.digits + string.ascii_letters
+# SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT.
+_SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, as every sandbox timestamp is stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_reference() -> str:
+    """A payment reference: ``sbx_`` and 24 random base62 characters."""
+    return "sbx_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+# A sandbox payment's life, in the sandbox PSP's own vocabulary.
 SANDBOX_PAYMENT_STATUSES = ("pending", "processing", "succeeded", "failed", "canceled", "expired")
 SANDBOX_FINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired"})
 
 
-class SandboxPayment(SequencedMixin, db.Model):
+class SandboxPayment(db.Model):
     """One hosted checkout at a sandbox provider (``sbx_…``), and its notification outbox."""
 
     __tablename__ = "sandbox_payments"
@@ -28,7 +45,7 @@ class SandboxPayment(SequencedMixin, db.Model):
         Index("ix_sandbox_payments_notify", "notified_at", "notification_due_at"),
     )
 
-    id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("sbx"))
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=new_reference)
     provider: Mapped[str] = mapped_column(String(40))
     attempt_id: Mapped[str] = mapped_column(String(40))
     session_id: Mapped[str] = mapped_column(String(40))
@@ -50,6 +67,8 @@ class SandboxPayment(SequencedMixin, db.Model):
     # Outbox: a status change sets notification_due_at and clears notified_at.
     notification_due_at: Mapped[datetime | None]
     notified_at: Mapped[datetime | None]
+    # Insertion order (the column comes last, as it did from the shared mixin).
+    pk: Mapped[int] = mapped_column(_SEQUENCE, primary_key=True, autoincrement=True)
 
     @property
     def final(self) -> bool:

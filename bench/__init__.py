@@ -1,0 +1,1 @@
+"""Benchmarks and the routing simulator; never imported by the app."""

@@ -1,0 +1,189 @@
+"""The sandbox PSPs' API, as kadosei's adapters call it: create a payment (and its hosted
+page), look one up, expire an unpaid one. In-process function calls standing for HTTP calls,
+with the operator's knobs applied like a network would: down refuses, slow answers late or
+not within the caller's timeout, an error rate answers 500. Answers are plain values in the
+PSP's own words; failures are :class:`ApiError` with the HTTP status the PSP would send.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from flask import current_app, has_request_context, url_for
+
+from kadosei.sandbox import payments
+from kadosei.sandbox.knobs import Knobs, disabled_providers, load_knobs
+from kadosei.sandbox.models import SandboxPayment, new_reference
+from kadosei.sandbox.payments import NewPayment
+from kadosei.sandbox.psps import Psp, get_psp
+from kadosei.sandbox.signing import signing_secret
+
+# What a merchant's integration reads from the PSP's published docs and dashboard: the
+# request body, the price list, the notification secret.
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "NewPayment",
+    "Payment",
+    "Psp",
+    "TimedOut",
+    "Unreachable",
+    "create_payment",
+    "disabled_psps",
+    "expire_payment",
+    "get_psp",
+    "retrieve_payment",
+    "signing_secret",
+]
+
+_system_random = random.Random()
+
+
+class ApiError(Exception):
+    """The call failed; ``status`` is what the PSP's HTTP API would have answered."""
+
+    status = 500
+
+
+class Unreachable(ApiError):
+    """Connection refused: the PSP is down."""
+
+    status = 0
+
+
+class TimedOut(ApiError):
+    """No answer within the caller's timeout."""
+
+    status = 0
+
+
+class BadRequest(ApiError):
+    """The PSP refuses the request as invalid (unsupported, malformed, unknown payment)."""
+
+    status = 400
+
+
+class Conflict(ApiError):
+    """The payment can no longer be expired: the customer paid or is paying."""
+
+    status = 409
+
+
+def disabled_psps() -> frozenset[str]:
+    """The PSPs their operator has switched off (cached per process for at most a second)."""
+    return disabled_providers()
+
+
+@dataclass(frozen=True)
+class Payment:
+    """The PSP's answer about one payment."""
+
+    id: str
+    # pending | processing | succeeded | failed | canceled | expired (a lapsed checkout is
+    # expired here while its recorded status is still pending)
+    status: str
+    recorded_status: str
+    amount: int
+    failure_code: str | None
+    failure_message: str | None
+    hosted_url: str | None = None  # in the answer to create_payment
+
+
+def create_payment(
+    psp_name: str,
+    new: NewPayment,
+    *,
+    timeout: float,
+    rng: random.Random | None = None,
+) -> Payment:
+    """``POST /payments``: a pending payment and its hosted page (``hosted_url``)."""
+    psp = _psp(psp_name)
+    knobs = _answer(psp, timeout)
+    if not knobs.enabled:
+        raise ApiError(f"{psp.display_name} is disabled by the operator")
+    if (rng or _system_random).random() < knobs.error_rate:
+        raise ApiError(f"{psp.display_name} answered 500 Internal Server Error")
+    if not psp.accepts(new.mode, new.payment_method, new.currency):
+        raise BadRequest(
+            f"{psp.display_name} does not accept {new.payment_method} in "
+            f"{new.currency} ({new.mode} mode)"
+        )
+    if isinstance(new.amount, bool) or not isinstance(new.amount, int):
+        raise BadRequest("amount must be an integer in minor units")
+    if new.amount <= 0:
+        raise BadRequest("amount must be positive")
+    reference = new_reference()
+    url = hosted_url(psp.name, reference)
+    return _answer_for(payments.create_payment(psp.name, new, reference=reference), url)
+
+
+def retrieve_payment(psp_name: str, reference: str, *, timeout: float) -> Payment:
+    """``GET /payments/<reference>``."""
+    psp = _psp(psp_name)
+    _answer(psp, timeout)
+    return _answer_for(_payment(psp, reference))
+
+
+def expire_payment(psp_name: str, reference: str, *, timeout: float) -> Payment:
+    """``POST /payments/<reference>/expire``: end an unpaid checkout; ``Conflict`` once the
+    customer paid or is paying (atomically: never both)."""
+    psp = _psp(psp_name)
+    _answer(psp, timeout)
+    try:
+        return _answer_for(payments.expire_payment(_payment(psp, reference)))
+    except payments.PaymentUnderWay as exc:
+        raise Conflict(str(exc)) from None
+
+
+def hosted_url(psp_name: str, reference: str) -> str:
+    """The hosted page's address on kadosei's public URL (or this request's host)."""
+    values = {"provider": psp_name, "reference": reference}
+    public = current_app.config.get("KADOSEI_PUBLIC_URL")
+    if public:
+        path = current_app.url_map.bind("localhost").build("sandbox.show_payment", values)
+        return public + path
+    if has_request_context():
+        return url_for("sandbox.show_payment", _external=True, **values)
+    raise ApiError("KADOSEI_PUBLIC_URL is needed to build a hosted page URL here")
+
+
+def _psp(name: str) -> Psp:
+    psp = get_psp(name)
+    if psp is None:
+        raise BadRequest(f"No sandbox PSP named {name!r}")
+    return psp
+
+
+def _answer(psp: Psp, timeout: float) -> Knobs:
+    """One call as the operator has set the PSP: down refuses, slow waits (up to the
+    caller's timeout, then the caller gives up)."""
+    knobs = load_knobs(psp.name)
+    if knobs.down:
+        raise Unreachable(f"{psp.display_name} is unreachable (connection refused)")
+    if knobs.slow_ms:
+        time.sleep(min(knobs.slow_ms / 1000, timeout))
+        if knobs.slow_ms / 1000 > timeout:
+            raise TimedOut(f"{psp.display_name} did not answer within {timeout:g} s")
+    return knobs
+
+
+def _payment(psp: Psp, reference: str) -> SandboxPayment:
+    payment = payments.find_payment(psp.name, reference)
+    if payment is None:
+        raise BadRequest(f"{psp.display_name} has no payment {reference!r}")
+    return payment
+
+
+def _answer_for(payment: SandboxPayment, url: str | None = None) -> Payment:
+    return Payment(
+        id=payment.id,
+        status=payments.current_status(payment),
+        recorded_status=payment.status,
+        amount=payment.amount,
+        failure_code=payment.failure_code,
+        failure_message=payment.failure_message,
+        hosted_url=url,
+    )

@@ -1,0 +1,253 @@
+"""The sandbox PSP's books: its payments, the customer's actions on the hosted page, the
+delayed card's completion and the notification outbox.
+
+Every function is a transaction of the sandbox's own (:mod:`kadosei.sandbox.store`). A pending
+payment changes state only through one conditional UPDATE (``WHERE status = 'pending'``)
+whose row count says who won: the customer's payment and an expiry asked for by kadosei can
+never both succeed, as at a real PSP. A customer's action commits, then queues the signed
+notification, which the sweep re-sends if the queue is away.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from kadosei.jobs.queue import enqueue
+from kadosei.sandbox.cards import DECLINED, CardOutcome, outcome_for
+from kadosei.sandbox.knobs import load_knobs
+from kadosei.sandbox.models import SandboxPayment, utcnow
+from kadosei.sandbox.store import reading, transaction
+
+SEND_NOTIFICATION = "kadosei.sandbox.jobs.send_notification"
+COMPLETE_PROCESSING = "kadosei.sandbox.jobs.complete_processing_payment"
+DEFAULT_PROCESSING_SECONDS = 5
+METHOD_DECLINE = ("payment_declined", "The customer did not authorize the payment.")
+CUSTOMER_CANCELED = ("canceled", "The customer canceled the payment.")
+
+_system_random = random.Random()
+
+
+class PaymentUnderWay(Exception):
+    """The customer has paid or is paying: the checkout can no longer be expired."""
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    """What the merchant (kadosei) asks the PSP to collect."""
+
+    attempt_id: str
+    session_id: str
+    mode: str
+    amount: int
+    currency: str
+    payment_method: str
+    return_url: str
+    description: str | None = None
+    expires_at: datetime | None = None
+
+
+def create_payment(provider: str, new: NewPayment, reference: str) -> SandboxPayment:
+    with transaction() as session:
+        payment = SandboxPayment(
+            id=reference,
+            provider=provider,
+            attempt_id=new.attempt_id,
+            session_id=new.session_id,
+            mode=new.mode,
+            amount=new.amount,
+            currency=new.currency,
+            payment_method=new.payment_method,
+            return_url=new.return_url,
+            description=new.description,
+            expires_at=new.expires_at,
+        )
+        session.add(payment)
+        session.flush()
+    return payment
+
+
+def find_payment(provider: str, reference: str) -> SandboxPayment | None:
+    with reading() as session:
+        return session.scalar(
+            select(SandboxPayment).where(
+                SandboxPayment.id == reference, SandboxPayment.provider == provider
+            )
+        )
+
+
+def get_payment(reference: str) -> SandboxPayment:
+    with reading() as session:
+        payment = session.scalar(select(SandboxPayment).where(SandboxPayment.id == reference))
+    if payment is None:
+        raise LookupError(f"No sandbox payment {reference}")
+    return payment
+
+
+def current_status(payment: SandboxPayment, now: datetime | None = None) -> str:
+    """The payment's status, counting an unpaid checkout past its expiry as ``expired``."""
+    return "expired" if payment.lapsed(now or utcnow()) else payment.status
+
+
+def expire_payment(payment: SandboxPayment) -> SandboxPayment:
+    """End an unpaid checkout; ``PaymentUnderWay`` once the customer paid or is paying."""
+    with transaction() as session:
+        session.execute(
+            update(SandboxPayment)
+            .where(SandboxPayment.id == payment.id, SandboxPayment.status == "pending")
+            .values(status="expired", updated_at=utcnow())
+        )
+    ended = get_payment(payment.id)
+    if ended.status in ("processing", "succeeded"):
+        raise PaymentUnderWay(f"Payment {payment.id} is already {ended.status}")
+    return ended
+
+
+def pay_by_card(
+    payment: SandboxPayment, card_number: str, rng: random.Random | None = None
+) -> SandboxPayment:
+    """The customer paid with a (valid, normalised) card number on the hosted page."""
+    if not _awaiting_customer(payment):
+        return payment
+    outcome = outcome_for(card_number)
+    if outcome.status == "succeeded" and not _succeeds(payment.provider, rng):
+        outcome = DECLINED
+    completes_at = None
+    if outcome.status == "processing":
+        seconds = current_app.config.get("SANDBOX_PROCESSING_SECONDS", DEFAULT_PROCESSING_SECONDS)
+        completes_at = utcnow() + timedelta(seconds=seconds)
+    changed = _change(payment, outcome, card_last4=card_number[-4:], completes_at=completes_at)
+    if changed and outcome.status == "processing":
+        enqueue(COMPLETE_PROCESSING, payment.id, at=completes_at)
+    return get_payment(payment.id)
+
+
+def authorize(payment: SandboxPayment) -> SandboxPayment:
+    """The customer authorized a non-card payment (their bank, wallet or Klarna said yes)."""
+    _change(payment, CardOutcome("succeeded"))
+    return get_payment(payment.id)
+
+
+def decline(payment: SandboxPayment) -> SandboxPayment:
+    """The customer's bank, wallet or Klarna refused a non-card payment."""
+    _change(payment, CardOutcome("failed", *METHOD_DECLINE))
+    return get_payment(payment.id)
+
+
+def cancel(payment: SandboxPayment) -> SandboxPayment:
+    """The customer left the hosted page with its cancel control."""
+    _change(payment, CardOutcome("canceled", *CUSTOMER_CANCELED))
+    return get_payment(payment.id)
+
+
+def complete_processing(reference: str) -> bool:
+    """Finish a delayed card payment (``processing → succeeded``) once; ``True`` if it did."""
+    now = utcnow()
+    with transaction() as session:
+        result = session.execute(
+            update(SandboxPayment)
+            .where(SandboxPayment.id == reference, SandboxPayment.status == "processing")
+            .values(status="succeeded", updated_at=now, notification_due_at=now, notified_at=None)
+        )
+    if result.rowcount != 1:
+        return False
+    enqueue(SEND_NOTIFICATION, reference)
+    return True
+
+
+def overdue_processing(now: datetime, limit: int = 100) -> list[str]:
+    with reading() as session:
+        return list(
+            session.scalars(
+                select(SandboxPayment.id)
+                .where(SandboxPayment.status == "processing", SandboxPayment.completes_at <= now)
+                .order_by(SandboxPayment.pk)
+                .limit(limit)
+            )
+        )
+
+
+def claim_notification(reference: str) -> datetime | None:
+    """Mark the payment's due notification as being sent; ``None`` if none is due (already
+    sent by another worker): this keeps duplicates rare, and they are harmless anyway."""
+    claimed_at = utcnow()
+    with transaction() as session:
+        result = session.execute(
+            update(SandboxPayment)
+            .where(
+                SandboxPayment.id == reference,
+                SandboxPayment.notified_at.is_(None),
+                SandboxPayment.notification_due_at.is_not(None),
+            )
+            .values(notified_at=claimed_at)
+        )
+    return claimed_at if result.rowcount == 1 else None
+
+
+def release_notification(reference: str, claimed_at: datetime) -> None:
+    """Sending failed: make the notification due again for the next job or sweep."""
+    with transaction() as session:
+        session.execute(
+            update(SandboxPayment)
+            .where(SandboxPayment.id == reference, SandboxPayment.notified_at == claimed_at)
+            .values(notified_at=None)
+        )
+
+
+def due_notifications(due_before: datetime, due_after: datetime, limit: int = 100) -> list[str]:
+    with reading() as session:
+        return list(
+            session.scalars(
+                select(SandboxPayment.id)
+                .where(
+                    SandboxPayment.notified_at.is_(None),
+                    SandboxPayment.notification_due_at <= due_before,
+                    SandboxPayment.notification_due_at > due_after,
+                )
+                .order_by(SandboxPayment.pk)
+                .limit(limit)
+            )
+        )
+
+
+def _awaiting_customer(payment: SandboxPayment) -> bool:
+    return payment.status == "pending" and not payment.lapsed(utcnow())
+
+
+def _succeeds(provider: str, rng: random.Random | None) -> bool:
+    return (rng or _system_random).random() < load_knobs(provider).success_rate
+
+
+def _change(payment: SandboxPayment, outcome: CardOutcome, **values: object) -> bool:
+    """Record the customer's outcome if the checkout still awaits them, commit, then queue
+    the signed notification; ``False`` if it ended (expired, paid) meanwhile.
+
+    One conditional UPDATE: whoever changes a pending payment first wins, the other sees
+    zero rows (PostgreSQL re-checks the condition after waiting for the row's lock)."""
+    now = utcnow()
+    with transaction() as session:
+        changed = session.execute(
+            update(SandboxPayment)
+            .where(
+                SandboxPayment.id == payment.id,
+                SandboxPayment.status == "pending",
+                or_(SandboxPayment.expires_at.is_(None), SandboxPayment.expires_at > now),
+            )
+            .values(
+                status=outcome.status,
+                failure_code=outcome.failure_code,
+                failure_message=outcome.failure_message,
+                notification_due_at=now,
+                notified_at=None,
+                updated_at=now,
+                **values,
+            )
+        )
+    if changed.rowcount != 1:
+        return False
+    enqueue(SEND_NOTIFICATION, payment.id)
+    return True

@@ -1,0 +1,165 @@
+"""What each sandbox PSP sends about a payment, in its own shape and signature scheme:
+
+- Lumen (Stripe-like): an event signed in ``Lumen-Signature: t=<unix>,v1=<hex>``, the
+  HMAC-SHA256 of ``"<t>.<body>"``.
+- Harbor (Adyen-like): ``notificationItems`` whose item carries ``additionalData.hmacSignature``,
+  the base64 HMAC-SHA256 of its key fields joined by ``:`` (unlike Adyen, ``eventDate`` and
+  ``reason`` are signed too: a replay goes stale and a failure's reason cannot be rewritten).
+- Orbit (wallet-first): ``X-Orbit-Signature``, the base64 HMAC-SHA512 of the raw body, whose
+  ``sent_at`` (unix seconds) the receiver checks for freshness.
+
+kadosei's adapters (``kadosei/providers/sandbox/``) verify these as a merchant's integration
+verifies a real PSP's: from the published scheme, not from this code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from kadosei.sandbox.models import SandboxPayment
+from kadosei.sandbox.signing import sign
+
+Notification = tuple[bytes, dict[str, str]]
+
+LUMEN_SIGNATURE_HEADER = "Lumen-Signature"
+ORBIT_SIGNATURE_HEADER = "X-Orbit-Signature"
+HARBOR_MERCHANT_ACCOUNT = "KadoseiSandbox"
+# Harbor's event codes: (eventCode, success) for each status it reports.
+HARBOR_EVENTS = {
+    "processing": ("PENDING", "true"),
+    "succeeded": ("AUTHORISATION", "true"),
+    "failed": ("AUTHORISATION", "false"),
+    "canceled": ("CANCELLATION", "true"),
+    "expired": ("OFFER_CLOSED", "true"),
+}
+HARBOR_SIGNED_FIELDS = (
+    "pspReference",
+    "originalReference",
+    "merchantAccountCode",
+    "merchantReference",
+)
+# Orbit's own words for a payment's state.
+ORBIT_STATES = {
+    "pending": "CREATED",
+    "processing": "PENDING",
+    "succeeded": "CAPTURED",
+    "failed": "DECLINED",
+    "canceled": "CANCELLED",
+    "expired": "EXPIRED",
+}
+
+
+def build_notification(payment: SandboxPayment) -> Notification:
+    """The signed notification (body, headers) the payment's PSP sends about it now."""
+    return _BUILDERS[payment.provider](payment)
+
+
+# -- Lumen ------------------------------------------------------------------------------
+
+
+def lumen_notification(payment: SandboxPayment) -> Notification:
+    event = {
+        "id": f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "type": f"payment.{payment.status}",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": payment.id,
+                "object": "payment",
+                "status": payment.status,
+                "amount": payment.amount,
+                "currency": payment.currency.lower(),
+                "failure_code": payment.failure_code,
+                "failure_message": payment.failure_message,
+                "metadata": {"attempt_id": payment.attempt_id},
+            }
+        },
+    }
+    body = json.dumps(event, separators=(",", ":")).encode()
+    return body, {LUMEN_SIGNATURE_HEADER: lumen_signature_header(body, event["created"])}
+
+
+def lumen_signature_header(body: bytes, timestamp: int) -> str:
+    digest = sign("sandbox_lumen", f"{timestamp}.".encode() + body).hex()
+    return f"t={timestamp},v1={digest}"
+
+
+# -- Harbor -----------------------------------------------------------------------------
+
+
+def harbor_notification(payment: SandboxPayment) -> Notification:
+    if payment.status not in HARBOR_EVENTS:
+        raise ValueError(f"Harbor sends no notification for a {payment.status} payment")
+    event_code, success = HARBOR_EVENTS[payment.status]
+    item = {
+        "pspReference": payment.id,
+        "originalReference": "",
+        "merchantAccountCode": HARBOR_MERCHANT_ACCOUNT,
+        "merchantReference": payment.attempt_id,
+        "amount": {"value": payment.amount, "currency": payment.currency},
+        "eventCode": event_code,
+        "success": success,
+        "eventDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reason": _harbor_reason(payment),
+    }
+    item["additionalData"] = {"hmacSignature": harbor_item_signature(item)}
+    body = {"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}
+    return json.dumps(body, separators=(",", ":")).encode(), {"Content-Type": "application/json"}
+
+
+def harbor_item_signature(item: Mapping[str, object]) -> str:
+    amount = item.get("amount")
+    amount = amount if isinstance(amount, dict) else {}
+    values = [item.get(name, "") for name in HARBOR_SIGNED_FIELDS]
+    values += [amount.get("value", ""), amount.get("currency", "")]
+    values += [item.get(name, "") for name in ("eventCode", "success", "eventDate", "reason")]
+    signed = ":".join(_harbor_escape(value) for value in values)
+    return base64.b64encode(sign("sandbox_harbor", signed.encode())).decode()
+
+
+def _harbor_reason(payment: SandboxPayment) -> str:
+    if payment.status != "failed":
+        return ""
+    return f"{payment.failure_code}: {payment.failure_message or ''}".strip()
+
+
+def _harbor_escape(value: object) -> str:
+    """Adyen's rule: backslash and colon are escaped so the joined fields stay unambiguous."""
+    return str(value).replace("\\", "\\\\").replace(":", "\\:")
+
+
+# -- Orbit ------------------------------------------------------------------------------
+
+
+def orbit_notification(payment: SandboxPayment) -> Notification:
+    message = {
+        "event_type": "payment_state_changed",
+        "sent_at": int(time.time()),
+        "payment": {
+            "reference": payment.id,
+            "order_id": payment.attempt_id,
+            "state": ORBIT_STATES[payment.status],
+            "amount": {"value": payment.amount, "currency": payment.currency},
+            "decline_code": payment.failure_code,
+            "decline_reason": payment.failure_message,
+        },
+    }
+    body = json.dumps(message, separators=(",", ":")).encode()
+    return body, {ORBIT_SIGNATURE_HEADER: orbit_signature(body)}
+
+
+def orbit_signature(body: bytes) -> str:
+    return base64.b64encode(sign("sandbox_orbit", body, "sha512")).decode()
+
+
+_BUILDERS: dict[str, Callable[[SandboxPayment], Notification]] = {
+    "sandbox_lumen": lumen_notification,
+    "sandbox_harbor": harbor_notification,
+    "sandbox_orbit": orbit_notification,
+}
