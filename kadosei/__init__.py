@@ -31,7 +31,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     proxies = app.config["KADOSEI_PROXY_COUNT"]
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # X-Forwarded-Host is not trusted: no URL kadosei builds comes from a request's host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
 
     _init_extensions(app)
     _register_blueprints(app)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 ENVIRONMENTS = ("development", "production", "testing")
 MIN_SECRET_LENGTH = 32
+# Outward URLs (checkout, provider return, HTTPS redirects) never come from a request's host:
+# without KADOSEI_PUBLIC_URL, development and tests use this fixed loopback base.
+LOCAL_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 class ConfigError(RuntimeError):
@@ -25,6 +29,29 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(plain):
             return "postgresql+psycopg://" + url[len(plain) :]
     return url
+
+
+def _public_url(config: dict) -> str:
+    """The base every outward URL is built on; production must name its own https URL."""
+    url = (config.get("KADOSEI_PUBLIC_URL") or "").rstrip("/")
+    if config["KADOSEI_ENV"] != "production":
+        return url or LOCAL_PUBLIC_URL
+    if not url:
+        raise ConfigError(
+            "KADOSEI_PUBLIC_URL must be set in production (e.g. https://pay.example.com)"
+        )
+    if not _is_https_url(url):
+        raise ConfigError(f"KADOSEI_PUBLIC_URL must be an https:// URL, not {url!r}")
+    return url
+
+
+def _is_https_url(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018  (a malformed port raises)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname) and not (parts.query or parts.fragment)
 
 
 def load_config(overrides: dict | None = None) -> dict:
@@ -90,6 +117,7 @@ def load_config(overrides: dict | None = None) -> dict:
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(overrides["DATABASE_URL"])
     if config["KADOSEI_ENV"] == "production":
         config["KADOSEI_ALLOW_HTTP_LOOPBACK"] = False
+    config["KADOSEI_PUBLIC_URL"] = _public_url(config)
     secure_cookies = not config["KADOSEI_ALLOW_HTTP_LOOPBACK"]
     config.setdefault("SESSION_COOKIE_SECURE", secure_cookies)
     config.setdefault("REMEMBER_COOKIE_SECURE", secure_cookies)

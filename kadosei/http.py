@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, jsonify, redirect, request
+from werkzeug.sansio.utils import get_current_url
 
 from kadosei.errors import NotFound, PermissionDenied, invalid
 
@@ -40,8 +42,15 @@ def _require_https():
         error = PermissionDenied("kadosei only answers over HTTPS", code="https_required")
         return jsonify(error.to_dict()), 403
     if request.method in ("GET", "HEAD"):
-        return redirect(request.url.replace("http://", "https://", 1), code=301)
+        return redirect(_https_url(), code=301)
     return "HTTPS is required", 403
+
+
+def _https_url() -> str:
+    """This request's path and query under ``KADOSEI_PUBLIC_URL`` (never the request's own
+    host, which a forged ``Host`` header would choose)."""
+    public = urlsplit(current_app.config["KADOSEI_PUBLIC_URL"])
+    return get_current_url("https", public.netloc, public.path, request.path, request.query_string)
 
 
 def _refuse_nul_in_url():

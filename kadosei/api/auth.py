@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from kadosei.api.blueprint import bp
-from kadosei.api.decorators import jwt_required
+from kadosei.api.decorators import jwt_required, presented_access_token
 from kadosei.api.request import body_is_empty, json_body
 from kadosei.login_limits import limit_failed_logins, limit_failed_token_use
 from kadosei.services import accounts, tokens
@@ -32,18 +32,18 @@ def refresh():
 @bp.post("/auth/logout")
 @limit_failed_token_use
 def logout():
-    """``{refresh_token}`` revokes that token's family. An empty body (§2: no Content-Type
-    needed) logs out the caller of the access token in ``Authorization`` instead."""
+    """``{refresh_token}`` revokes that token's family, and a presented access token's. An
+    empty body (§2: no Content-Type needed) logs out the access token's session alone."""
     if body_is_empty():
         return _logout_access_token()
     data = json_body()
     reject_unknown(data, {"refresh_token"})
-    tokens.revoke_refresh_token(data.get("refresh_token"))
+    tokens.log_out(data.get("refresh_token"), access_token=presented_access_token())
     return "", 204
 
 
 @jwt_required
 def _logout_access_token():
-    """A valid access token: 204 (401 ``missing_credentials`` without one). The token names
-    no refresh family to revoke; it lapses at its expiry."""
+    """A valid access token's session ends: 204 (401 ``missing_credentials`` without one)."""
+    tokens.log_out(access_token=presented_access_token())
     return "", 204

@@ -5,14 +5,21 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import g, request
-from sqlalchemy import select
 
 from kadosei.api.key_limits import check_api_key_limit
 from kadosei.errors import AuthenticationFailed
-from kadosei.extensions import db
-from kadosei.models import Merchant, User
 from kadosei.services.api_keys import authenticate_api_key
-from kadosei.services.tokens import decode_access_token
+from kadosei.services.tokens import authenticate_access_token
+
+
+def presented_access_token() -> str | None:
+    """The bearer credential of a call that takes one optionally (logout), if it looks like an
+    access token rather than an API key."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or token.startswith("ks_"):
+        return None
+    return token
 
 
 def _bearer() -> str:
@@ -37,12 +44,8 @@ def jwt_required(view):
             raise AuthenticationFailed(
                 "This endpoint takes a management access token, not an API key"
             )
-        claims = decode_access_token(token)
-        user = db.session.scalar(select(User).where(User.id == claims["sub"]))
-        if user is None:
-            raise AuthenticationFailed("The access token is not valid")
-        g.user = user
-        g.merchant = db.session.scalar(select(Merchant).where(Merchant.id == user.merchant_id))
+        # Logout, a revoked refresh family or a removed user end the token at once.
+        g.user, g.merchant = authenticate_access_token(token)
         return view(*args, **kwargs)
 
     return wrapper

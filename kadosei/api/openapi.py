@@ -130,20 +130,22 @@ def _auth_paths() -> dict:
             "post": {
                 **_operation(
                     "logout",
-                    "Revoke the refresh token (and its family)",
+                    "Log out: the refresh token's family and a presented access token's stop "
+                    "working",
                     [{}, *JWT],
-                    (204, {"description": "Revoked, or the access token's caller logged out"}),
+                    (204, {"description": "Revoked"}),
                     ("401", *COMMON),
                     tag="auth",
                     body=schema_ref("RefreshRequest"),
                     body_required=False,
                 ),
                 "description": (
-                    "With `{refresh_token}`, revokes that token and its whole family (no "
-                    "`Authorization` needed). With an empty body (no `Content-Type` needed, "
-                    "§2), logs out the caller of the access token in `Authorization`: `204` "
-                    "when it is valid, `401 missing_credentials` without one, "
-                    "`401 invalid_credentials` or `token_expired` for a bad one."
+                    "With `{refresh_token}`, revokes that token's whole family, and the "
+                    "family of the access token in `Authorization` when one is presented. "
+                    "With an empty body (no `Content-Type` needed, §2), logs out the session "
+                    "of the access token in `Authorization`: `204` when it is valid, "
+                    "`401 missing_credentials` without one, `401 invalid_credentials` or "
+                    "`token_expired` for a bad one."
                 ),
             }
         },

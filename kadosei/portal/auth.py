@@ -15,6 +15,11 @@ from kadosei.portal.forms import ActionForm, LoginForm, SignupForm
 from kadosei.services import accounts
 from kadosei.services.accounts import end_portal_sessions
 
+SIGNED_UP = (
+    "Thank you for signing up. Log in with your e-mail address and password to continue "
+    "(if you already had an account with this address, its password is unchanged)."
+)
+
 
 def same_site_next(target: str | None) -> str:
     """Where to go after logging in: ``target`` when it is a same-site path ("/…", not "//…")
@@ -47,7 +52,7 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            _, user = accounts.create_merchant(
+            accounts.sign_up(
                 form.merchant_name.data, form.email.data, form.password.data, request.remote_addr
             )
         except KadoseiError as exc:
@@ -57,9 +62,9 @@ def signup():
             else:
                 flash(exc.message, "error")
         else:
-            login_user(user)
-            flash("Welcome to kadosei. Create your first application to get API keys.", "success")
-            return redirect(url_for("portal.dashboard"))
+            # The same answer whether or not the address already had an account (no enumeration).
+            flash(SIGNED_UP, "success")
+            return redirect(url_for("portal.login"))
     return render_template("portal/auth/signup.html", form=form)
 
 

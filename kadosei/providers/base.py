@@ -12,8 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# What a provider says about one payment, in kadosei's words.
-PROVIDER_STATUSES = ("pending", "processing", "succeeded", "failed", "canceled", "expired")
+# What a provider says about one payment, in kadosei's words. ``authorized``: funds held for
+# a later capture (``capture_method: manual``, docs/api.md §4.2).
+PROVIDER_STATUSES = (
+    "pending",
+    "processing",
+    "authorized",
+    "succeeded",
+    "failed",
+    "canceled",
+    "expired",
+)
+# What a provider says about one refund.
+REFUND_STATUSES = ("pending", "succeeded", "failed")
 
 
 class ProviderError(Exception):
@@ -38,6 +49,12 @@ class PaymentUnderWay(ProviderError):
     """The provider cannot expire/cancel the checkout: the customer is already paying."""
 
     code = "payment_under_way"
+
+
+class OperationUnsupported(ProviderError):
+    """This adapter cannot do that (e.g. a partial capture at a provider without them)."""
+
+    code = "operation_unsupported"
 
 
 class InvalidNotification(Exception):
@@ -75,6 +92,40 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class Decline:
+    """One row of an adapter's decline table: a provider's refusal in kadosei's words.
+
+    ``retry_elsewhere``: another provider may succeed where this one declined (a processing
+    error, a timeout, a generic or provider-side refusal), so a retry passes this provider
+    over; ``False`` for what the issuer or the customer decides (insufficient funds, a stolen
+    card), which no other provider would change.
+    """
+
+    code: str
+    retry_elsewhere: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class ProviderAccount:
+    """One configured account at a PSP (docs/api.md §10), credentials already resolved.
+
+    ``credentials`` hold the secret values; they are never stored, logged or shown, and the
+    account's ``repr`` leaves them out.
+    """
+
+    name: str
+    type: str
+    mode: str
+    credentials: Mapping[str, str] = field(repr=False)
+    methods: frozenset[str] | None = None  # None: what the adapter knows the provider takes
+    currencies: frozenset[str] | None = None
+    fees: Mapping[str, Fee] | None = None  # by method, "*" for the rest; None: adapter's list
+    api_base: str | None = None
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class CheckoutRequest:
     """Everything a provider needs to create its hosted checkout for one attempt."""
 
@@ -89,6 +140,9 @@ class CheckoutRequest:
     description: str | None = None
     customer_email: str | None = None
     expires_at: datetime | None = None
+    # Where the provider sends its notifications for this payment (Mollie takes it per payment).
+    notification_url: str | None = None
+    capture_method: str = "automatic"  # or "manual": authorise now, capture later
 
 
 @dataclass(frozen=True)
@@ -106,6 +160,38 @@ class PaymentStatus:
     failure_code: str | None = None
     failure_message: str | None = None
     raw: Mapping[str, object] = field(default_factory=dict)
+    # From the adapter's decline table: may another provider succeed? (None: not a decline)
+    retry_elsewhere: bool | None = None
+    amount_captured: int | None = None  # what the provider took, when it says
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """Send ``amount`` of a paid payment back through the provider that took it."""
+
+    refund_id: str  # kadosei's re_…, also the idempotency key at the provider
+    provider_reference: str  # the payment's reference at the provider
+    amount: int
+    currency: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundStatus:
+    """The provider's view of one refund."""
+
+    provider_refund_reference: str
+    status: str  # one of REFUND_STATUSES
+    provider_reference: str | None = None  # the payment it belongs to, when the provider says
+    refund_id: str | None = None  # kadosei's re_…, when the provider echoes it back
+    failure_code: str | None = None
+    failure_message: str | None = None
+    raw: Mapping[str, object] = field(default_factory=dict)
+
+
+# What one verified notification reports: payments and refunds (possibly none: an event
+# kadosei does not act on, acknowledged all the same).
+NotificationFacts = list[PaymentStatus | RefundStatus]
 
 
 class Provider(ABC):
@@ -131,6 +217,43 @@ class Provider(ABC):
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:
         """Verify the provider's signature and return what it reports, or raise
         ``InvalidNotification``."""
+
+    def read_notification(self, body: bytes, headers: Mapping[str, str]) -> NotificationFacts:
+        """Every fact one verified notification reports; ``InvalidNotification`` otherwise.
+        Adapters whose notifications carry several items, refunds or events kadosei ignores
+        override it; the default is the one payment ``parse_notification`` returns."""
+        return [self.parse_notification(body, headers)]
+
+    # How the provider expects a notification to be acknowledged: (status, body, mimetype).
+    notification_ack: tuple[int, str, str] = (200, '{"received": true}', "application/json")
+
+    def capture(
+        self, provider_reference: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> PaymentStatus:
+        """Capture ``amount`` (≤ the authorised amount) of an authorised payment."""
+        raise OperationUnsupported(f"{self.display_name} cannot capture payments")
+
+    def void(self, provider_reference: str, *, idempotency_key: str) -> PaymentStatus:
+        """Release an authorisation that was not captured."""
+        raise OperationUnsupported(f"{self.display_name} cannot void authorisations")
+
+    def refund(self, request: RefundRequest) -> RefundStatus:
+        """Start a refund (providers confirm it later: by notification or ``get_refund``)."""
+        raise OperationUnsupported(f"{self.display_name} cannot refund payments")
+
+    def get_refund(self, provider_reference: str, provider_refund_reference: str) -> RefundStatus:
+        raise OperationUnsupported(f"{self.display_name} cannot look refunds up")
+
+    def decline_table(self) -> Mapping[str, Decline]:
+        """The provider's decline and error codes mapped to kadosei's (one table per adapter)."""
+        return {}
+
+    def ineligible_reason(self, mode: str, method: str, currency: str) -> str | None:
+        """Why this provider cannot take the payment, in words for an explanation; None if it
+        can. Adapters add their own rules (e.g. an amount a currency cannot express)."""
+        if self.capabilities().supports(mode, method, currency):
+            return None
+        return f"{self.display_name} does not take {method} in {currency} in {mode} mode"
 
     def supports(self, mode: str, method: str, currency: str) -> bool:
         return self.capabilities().supports(mode, method, currency)

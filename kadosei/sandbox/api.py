@@ -11,7 +11,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 
 from kadosei.sandbox import payments
 from kadosei.sandbox.knobs import Knobs, disabled_providers, load_knobs
@@ -139,15 +139,10 @@ def expire_payment(psp_name: str, reference: str, *, timeout: float) -> Payment:
 
 
 def hosted_url(psp_name: str, reference: str) -> str:
-    """The hosted page's address on kadosei's public URL (or this request's host)."""
+    """The hosted page on ``KADOSEI_PUBLIC_URL``, never on the host a request came to."""
     values = {"provider": psp_name, "reference": reference}
-    public = current_app.config.get("KADOSEI_PUBLIC_URL")
-    if public:
-        path = current_app.url_map.bind("localhost").build("sandbox.show_payment", values)
-        return public + path
-    if has_request_context():
-        return url_for("sandbox.show_payment", _external=True, **values)
-    raise ApiError("KADOSEI_PUBLIC_URL is needed to build a hosted page URL here")
+    path = current_app.url_map.bind("localhost").build("sandbox.show_payment", values)
+    return current_app.config["KADOSEI_PUBLIC_URL"].rstrip("/") + path
 
 
 def _psp(name: str) -> Psp:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kadosei.errors import AuthenticationFailed, InvalidRequest, invalid, missing
 from kadosei.extensions import db
@@ -13,6 +16,8 @@ from kadosei.models import Merchant, User
 from kadosei.models.base import utcnow
 from kadosei.services import validation
 from kadosei.services.audit import record_audit
+
+log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 128
@@ -50,21 +55,59 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def create_merchant(name: object, email: object, password: object, ip: str | None = None):
-    """Sign-up: a merchant and its owner user, in one commit."""
+    """A merchant and its owner user, in one commit (the operator's CLI: a taken address is
+    said plainly; the portal's sign-up uses :func:`sign_up`, which says nothing)."""
+    merchant_name, address, secret = _signup_fields(name, email, password)
+    if find_user_by_email(address) is not None:
+        raise invalid("email", "An account with this e-mail already exists")
+    merchant, user = _add_merchant(merchant_name, address, hash_password(secret), ip)
+    db.session.commit()
+    return merchant, user
+
+
+def sign_up(name: object, email: object, password: object, ip: str | None = None) -> None:
+    """Self-service sign-up that, like log-in, never tells whether an address has an account.
+
+    A new address gets a merchant and its owner. A taken one gets nothing new, costs the same
+    password hash, and is audited on the existing account (where a product with mail would
+    tell its owner); in development a log line says so. The caller answers both alike.
+    """
+    merchant_name, address, secret = _signup_fields(name, email, password)
+    password_hash = hash_password(secret)
+    existing = find_user_by_email(address)
+    if existing is None:
+        try:
+            _add_merchant(merchant_name, address, password_hash, ip)
+            db.session.commit()
+            return
+        except IntegrityError:  # a concurrent sign-up took the address first
+            db.session.rollback()
+            existing = find_user_by_email(address)
+            if existing is None:
+                raise
+    record_audit(
+        "signup.address_taken", merchant_id=existing.merchant_id, user_id=existing.id, ip=ip
+    )
+    db.session.commit()
+    if current_app.config["KADOSEI_ENV"] == "development":
+        log.warning("sign-up for %s: that address already has an account; nothing created", address)
+
+
+def _signup_fields(name: object, email: object, password: object) -> tuple[str, str, str]:
     data = {"name": name, "email": email}
     merchant_name = validation.string(data, "name", max_length=200, required=True)
     address = validation.email(data, "email", required=True).lower()
-    secret = check_password_strength(password)
-    if find_user_by_email(address) is not None:
-        raise invalid("email", "An account with this e-mail already exists")
-    merchant = Merchant(name=merchant_name)
+    return merchant_name, address, check_password_strength(password)
+
+
+def _add_merchant(name: str, address: str, password_hash: str, ip: str | None):
+    merchant = Merchant(name=name)
     db.session.add(merchant)
     db.session.flush()
-    user = User(merchant_id=merchant.id, email=address, password_hash=hash_password(secret))
+    user = User(merchant_id=merchant.id, email=address, password_hash=password_hash)
     db.session.add(user)
     db.session.flush()
     record_audit("merchant.signup", merchant_id=merchant.id, user_id=user.id, ip=ip)
-    db.session.commit()
     return merchant, user
 
 

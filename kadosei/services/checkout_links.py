@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 
 def public_base_url() -> str:
-    """``KADOSEI_PUBLIC_URL``, else the host the current request came to (development)."""
-    configured = current_app.config.get("KADOSEI_PUBLIC_URL")
-    if configured:
-        return configured.rstrip("/")
-    if has_request_context():
-        return request.url_root.rstrip("/")
-    return "https://localhost"
+    """``KADOSEI_PUBLIC_URL`` (always set, see config): never the host a request came to,
+    which a forged ``Host`` or ``X-Forwarded-Host`` would choose."""
+    return current_app.config["KADOSEI_PUBLIC_URL"].rstrip("/")
 
 
 def checkout_url(session_id: str) -> str:

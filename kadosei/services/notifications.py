@@ -26,21 +26,32 @@ log = logging.getLogger("kadosei.payments")
 
 def handle_provider_notification(
     provider_name: str, body: bytes, headers: Mapping[str, str]
-) -> None:
-    """Verify ``body`` with the named provider's adapter and apply what it reports (commits)."""
+) -> tuple[int, str, str]:
+    """Verify ``body`` with the named provider's adapter, apply every payment it reports
+    (commits), and return the acknowledgement the provider expects: (status, body, mimetype)."""
     provider = get_provider(provider_name)
     if provider is None:
         raise NotFound(f"No such provider '{provider_name}'")
     try:
-        reported = provider.parse_notification(body, headers)
+        facts = provider.read_notification(body, headers)
     except InvalidNotification as exc:
         log.warning("notification from %s refused: %s", provider_name, exc)
         raise InvalidRequest(
             "The notification could not be verified", code="notification_invalid"
         ) from None
+    for reported in facts:
+        if isinstance(reported, PaymentStatus):
+            _apply_payment_fact(provider.name, reported, body)
+        else:  # refunds are recorded by their own service once kadosei tracks them
+            log.info("notification from %s about a refund: not tracked", provider_name)
+    db.session.commit()
+    return provider.notification_ack
+
+
+def _apply_payment_fact(provider_name: str, reported: PaymentStatus, body: bytes) -> None:
     attempt = db.session.scalar(
         select(Attempt).where(
-            Attempt.provider == provider.name,
+            Attempt.provider == provider_name,
             Attempt.provider_reference == reported.provider_reference,
         )
     )
@@ -49,8 +60,7 @@ def handle_provider_notification(
         session = lock_session(attempt.session_id)
         db.session.refresh(attempt)
         effect = apply_provider_status(session, attempt, reported, cause="provider notification")
-    db.session.add(_notification_row(provider.name, attempt, reported, effect, body))
-    db.session.commit()
+    db.session.add(_notification_row(provider_name, attempt, reported, effect, body))
 
 
 def _notification_row(

@@ -1,4 +1,9 @@
-"""JWT access tokens and rotating refresh tokens with reuse detection."""
+"""JWT access tokens and rotating refresh tokens with reuse detection.
+
+An access token names its refresh family (``fam``): logging out or revoking the family (a
+reused refresh token) ends the access tokens issued in it too, and so does removing the user.
+Checked on management calls only; the payment API authenticates with API keys.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,11 @@ from datetime import timedelta
 
 import jwt
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from kadosei.errors import AuthenticationFailed, invalid, missing
 from kadosei.extensions import db
-from kadosei.models import RefreshToken, User
+from kadosei.models import Merchant, RefreshToken, User
 from kadosei.models.base import new_id, utcnow
 from kadosei.services.audit import record_audit
 
@@ -44,13 +49,14 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_access_token(user: User) -> tuple[str, int]:
+def issue_access_token(user: User, family_id: str) -> tuple[str, int]:
     ttl = current_app.config["JWT_ACCESS_TTL"]
     now = utcnow()
     claims = {
         "iss": ISSUER,
         "sub": user.id,
         "mer": user.merchant_id,
+        "fam": family_id,
         "typ": "access",
         "jti": uuid.uuid4().hex,
         "iat": now,
@@ -67,15 +73,36 @@ def decode_access_token(token: str) -> dict:
             current_app.config["SECRET_KEY"],
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "jti", "typ", "iss"]},
+            options={"require": ["exp", "iat", "sub", "jti", "typ", "iss", "fam"]},
         )
     except jwt.ExpiredSignatureError:
         raise AuthenticationFailed("The access token has expired", code="token_expired") from None
     except jwt.PyJWTError:
         raise AuthenticationFailed("The access token is not valid") from None
-    if claims.get("typ") != "access":
+    if claims.get("typ") != "access" or not all(
+        isinstance(claims[name], str) for name in ("sub", "fam")
+    ):
         raise AuthenticationFailed("The access token is not valid")
     return claims
+
+
+def authenticate_access_token(token: str) -> tuple[User, Merchant]:
+    """The user and merchant of a valid access token whose refresh family is still live.
+
+    One indexed query: the user exists, the family is theirs, and no token of it is revoked.
+    """
+    claims = decode_access_token(token)
+    family = RefreshToken.family_id == claims["fam"]
+    owned = exists().where(family, RefreshToken.user_id == User.id)
+    revoked = exists().where(family, RefreshToken.revoked_at.is_not(None))
+    row = db.session.execute(
+        select(User, Merchant)
+        .join(Merchant, Merchant.id == User.merchant_id)
+        .where(User.id == claims["sub"], owned, ~revoked)
+    ).first()
+    if row is None:
+        raise AuthenticationFailed("The access token is not valid")
+    return row.User, row.Merchant
 
 
 def _new_refresh(user: User, family_id: str) -> tuple[RefreshToken, str]:
@@ -92,7 +119,7 @@ def _new_refresh(user: User, family_id: str) -> tuple[RefreshToken, str]:
 
 
 def _pair(user: User, family_id: str) -> TokenPair:
-    access, ttl = issue_access_token(user)
+    access, ttl = issue_access_token(user, family_id)
     _, refresh = _new_refresh(user, family_id)
     refresh_ttl = current_app.config["JWT_REFRESH_TTL"]
     return TokenPair(access, ttl, refresh, refresh_ttl)
@@ -128,10 +155,22 @@ def refresh_tokens(token: object, ip: str | None = None) -> TokenPair:
     return pair
 
 
-def revoke_refresh_token(token: object) -> None:
-    """Logout: revoke the token's whole family (idempotent for a known token)."""
-    row = _find_refresh(token)
-    _revoke_family(row.family_id)
+def log_out(refresh_token: object = None, access_token: str | None = None) -> None:
+    """Logout: revoke the refresh token's whole family and the presented access token's, so
+    neither the refresh tokens nor the access tokens issued in them work any more (idempotent
+    for known tokens). An access token that is not valid is ignored beside a refresh token and
+    refused (401) alone; with neither, ``refresh_token`` is missing."""
+    families: set[str] = set()
+    if refresh_token is not None or access_token is None:
+        families.add(_find_refresh(refresh_token).family_id)
+    if access_token is not None:
+        try:
+            families.add(decode_access_token(access_token)["fam"])
+        except AuthenticationFailed:
+            if not families:
+                raise
+    for family_id in sorted(families):
+        _revoke_family(family_id)
     db.session.commit()
 
 

@@ -1,5 +1,7 @@
 """The one HTTP session webhooks go out through: pinned to the checked address, a timeout on
-every try, no redirects, no proxies from the environment, a capped response body."""
+every try, no redirects, no proxies from the environment, a capped response body — and none at
+all from a loopback or private address (test mode with ``KADOSEI_WEBHOOK_ALLOW_PRIVATE``), so
+the delivery log cannot be used to read internal services."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from kadosei.webhooks.destinations import Destination
+from kadosei.webhooks.destinations import AddressKind, Destination, classify_address
 
 RESPONSE_BODY_LIMIT = 2048  # bytes of the receiver's answer kept in the delivery log
+PRIVATE_BODY_NOTE = "(body not kept: private address)"
 _CHUNK = 512
 
 
@@ -85,7 +88,10 @@ def post(
             verify=verify,
         ) as response:
             status_code = response.status_code
-            response_body = _read_capped(response, deadline=started + timeout)
+            if classify_address(destination.address) is AddressKind.PUBLIC:
+                response_body = read_capped_body(response, deadline=started + timeout)
+            else:
+                response_body = PRIVATE_BODY_NOTE
     except requests.Timeout:
         error = f"Timed out after {timeout:g} s"
     except requests.exceptions.SSLError as exc:
@@ -98,7 +104,7 @@ def post(
     return TryResult(status_code, response_body, error, duration_ms)
 
 
-def _read_capped(response: requests.Response, *, deadline: float) -> str:
+def read_capped_body(response: requests.Response, *, deadline: float) -> str:
     """Up to RESPONSE_BODY_LIMIT bytes of the answer, stopping at the try's deadline."""
     kept = b""
     try:

@@ -6,7 +6,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from kadosei.config import ConfigError, load_config, normalize_database_url
+from kadosei.config import LOCAL_PUBLIC_URL, ConfigError, load_config, normalize_database_url
 from kadosei.models import Merchant, User
 from kadosei.services import accounts
 
@@ -29,6 +29,7 @@ def test_production_defaults_are_strict(monkeypatch):
     for name in ("KADOSEI_PROXY_COUNT", "KADOSEI_ALLOW_HTTP_LOOPBACK"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("KADOSEI_PUBLIC_URL", "https://pay.example.com")
 
     config = load_config({"KADOSEI_ENV": "production"})
 
@@ -37,6 +38,45 @@ def test_production_defaults_are_strict(monkeypatch):
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+@pytest.mark.parametrize(
+    "public_url",
+    [
+        None,
+        "",
+        "http://pay.example.com",
+        "pay.example.com",
+        "https://",
+        "https://x:port",
+        "https://x/?a",
+    ],
+)
+def test_production_refuses_to_start_without_an_https_public_url(monkeypatch, public_url):
+    # Without it, outward URLs would have to come from a request's (forgeable) host.
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.delenv("KADOSEI_PUBLIC_URL", raising=False)
+    if public_url is not None:
+        monkeypatch.setenv("KADOSEI_PUBLIC_URL", public_url)
+
+    with pytest.raises(ConfigError, match="KADOSEI_PUBLIC_URL"):
+        load_config({"KADOSEI_ENV": "production"})
+
+
+def test_the_public_url_is_kept_without_its_trailing_slash(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("KADOSEI_PUBLIC_URL", "https://pay.example.com/")
+
+    assert load_config({"KADOSEI_ENV": "production"})["KADOSEI_PUBLIC_URL"] == (
+        "https://pay.example.com"
+    )
+
+
+def test_outside_production_a_missing_public_url_is_a_fixed_loopback_base(monkeypatch):
+    monkeypatch.delenv("KADOSEI_PUBLIC_URL", raising=False)
+
+    for env in ("development", "testing"):
+        assert load_config({"KADOSEI_ENV": env})["KADOSEI_PUBLIC_URL"] == LOCAL_PUBLIC_URL
 
 
 def test_development_allows_loopback_http_unless_told_not_to(monkeypatch):

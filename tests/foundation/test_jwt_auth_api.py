@@ -11,9 +11,9 @@ import jwt
 import pytest
 from argon2 import PasswordHasher
 from foundation_support import Api, error_of
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from kadosei.models import AuditEvent, User
+from kadosei.models import AuditEvent, RefreshToken, User
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD
 
@@ -28,6 +28,7 @@ def _claims(user: User, **changes) -> dict:
         "iss": "kadosei",
         "sub": user.id,
         "mer": user.merchant_id,
+        "fam": "rtf_forged00000000000000000",
         "typ": "access",
         "jti": uuid.uuid4().hex,
         "iat": now,
@@ -70,7 +71,7 @@ def test_access_token_claims_are_complete_and_short_lived(anonymous, owner):
     header = jwt.get_unverified_header(token)
     claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"], issuer="kadosei")
     assert header["alg"] == "HS256"
-    assert {"exp", "iat", "sub", "jti", "typ"} <= set(claims)
+    assert {"exp", "iat", "sub", "jti", "typ", "fam"} <= set(claims)
     assert claims["typ"] == "access"
     assert claims["sub"] == owner[1].id
     assert claims["exp"] - claims["iat"] <= 15 * 60
@@ -225,6 +226,8 @@ def test_token_with_alg_none_is_refused(anonymous, owner):
         {"jti": None},
         {"iss": "someone-else"},
         {"sub": "usr_doesnotexist000000000000"},
+        {"fam": None},
+        {"fam": 42},
     ],
 )
 def test_token_with_wrong_type_or_claims_is_refused(anonymous, owner, changes):
@@ -303,12 +306,18 @@ def test_logout_revokes_the_refresh_token(anonymous, owner):
     assert anonymous.post("/auth/refresh", {"refresh_token": refresh}).status_code == 401
 
 
-def test_logout_with_an_empty_body_logs_out_the_access_tokens_caller(api):
+def test_logout_with_an_empty_body_ends_the_access_tokens_session(anonymous, owner):
     """§2: a POST with an empty body (cancel, logout, test) needs no Content-Type."""
-    response = api.post("/auth/logout")
+    session, other = _session(anonymous, owner), _session(anonymous, owner)
+
+    response = anonymous.post("/auth/logout", headers=_bearer(session["access_token"]))
 
     assert response.status_code == 204
     assert response.get_data() == b""
+    assert not _works(anonymous, session["access_token"])
+    refresh = anonymous.post("/auth/refresh", {"refresh_token": session["refresh_token"]})
+    assert refresh.status_code == 401
+    assert _works(anonymous, other["access_token"])
 
 
 @pytest.mark.parametrize(
@@ -351,3 +360,105 @@ def test_expired_refresh_token_is_refused(app, anonymous, owner):
     response = anonymous.post("/auth/refresh", {"refresh_token": refresh})
 
     assert response.status_code == 401
+
+
+def _session(anonymous: Api, owner) -> dict:
+    """A fresh login: its access and refresh tokens."""
+    return _login(anonymous, owner[1].email).get_json()
+
+
+def _works(anonymous: Api, access_token: str) -> bool:
+    response = anonymous.get("/merchant", headers=_bearer(access_token))
+    assert response.status_code in (200, 401), response.status_code
+    return response.status_code == 200
+
+
+def test_logout_ends_the_access_tokens_of_its_session_at_once(anonymous, owner):
+    session, other = _session(anonymous, owner), _session(anonymous, owner)
+    assert _works(anonymous, session["access_token"])
+
+    response = anonymous.post("/auth/logout", {"refresh_token": session["refresh_token"]})
+
+    assert response.status_code == 204
+    refused = anonymous.get("/merchant", headers=_bearer(session["access_token"]))
+    assert refused.status_code == 401
+    assert error_of(refused)["code"] == "invalid_credentials"
+    assert _works(anonymous, other["access_token"])  # another login is another session
+
+
+def test_logout_also_ends_the_access_token_it_is_called_with(anonymous, owner):
+    first, second = _session(anonymous, owner), _session(anonymous, owner)
+
+    response = anonymous.post(
+        "/auth/logout",
+        {"refresh_token": first["refresh_token"]},
+        headers=_bearer(second["access_token"]),
+    )
+
+    assert response.status_code == 204
+    assert not _works(anonymous, first["access_token"])
+    assert not _works(anonymous, second["access_token"])
+    assert (
+        anonymous.post("/auth/refresh", {"refresh_token": second["refresh_token"]}).status_code
+        == 401
+    )
+
+
+def test_logout_with_only_an_access_token_ends_its_session(anonymous, owner):
+    session = _session(anonymous, owner)
+
+    response = anonymous.post("/auth/logout", {}, headers=_bearer(session["access_token"]))
+
+    assert response.status_code == 204
+    assert not _works(anonymous, session["access_token"])
+    assert (
+        anonymous.post("/auth/refresh", {"refresh_token": session["refresh_token"]}).status_code
+        == 401
+    )
+
+
+def test_an_invalid_access_token_alone_does_not_log_out(anonymous, owner):
+    session = _session(anonymous, owner)
+    forged = jwt.encode(_claims(owner[1]), "another-secret-of-sufficient-length!!", "HS256")
+
+    response = anonymous.post("/auth/logout", {}, headers=_bearer(forged))
+
+    assert response.status_code == 401
+    assert _works(anonymous, session["access_token"])
+
+
+def test_a_reused_refresh_token_ends_its_familys_access_tokens(anonymous, owner):
+    first = _session(anonymous, owner)
+    rotated = anonymous.post("/auth/refresh", {"refresh_token": first["refresh_token"]}).get_json()
+    other = _session(anonymous, owner)
+    assert _works(anonymous, first["access_token"]) and _works(anonymous, rotated["access_token"])
+
+    reuse = anonymous.post("/auth/refresh", {"refresh_token": first["refresh_token"]})
+
+    assert reuse.status_code == 401
+    assert not _works(anonymous, first["access_token"])
+    assert not _works(anonymous, rotated["access_token"])
+    assert _works(anonymous, other["access_token"])
+
+
+def test_an_access_token_naming_no_family_of_its_user_is_refused(anonymous, owner, factories):
+    _, stranger = factories.make_merchant()
+    strangers_family = jwt.decode(
+        factories.access_token(stranger), TEST_SECRET, algorithms=["HS256"], issuer="kadosei"
+    )["fam"]
+
+    for family in ("rtf_doesnotexist0000000000", strangers_family):
+        token = jwt.encode(_claims(owner[1], fam=family), TEST_SECRET, "HS256")
+        assert not _works(anonymous, token), family
+
+
+def test_a_removed_users_access_token_stops_working(anonymous, owner, db):
+    session = _session(anonymous, owner)
+    assert _works(anonymous, session["access_token"])
+
+    db.session.execute(delete(RefreshToken).where(RefreshToken.user_id == owner[1].id))
+    db.session.execute(delete(AuditEvent).where(AuditEvent.user_id == owner[1].id))
+    db.session.execute(delete(User).where(User.id == owner[1].id))
+    db.session.commit()
+
+    assert not _works(anonymous, session["access_token"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from foundation_support import csrf_token
+from foundation_support import Portal, csrf_token
 from sqlalchemy import func, select
 
-from kadosei.models import Merchant, User
+from kadosei.models import AuditEvent, Merchant, User
+from kadosei.services import accounts
 from tests.factories import PASSWORD
 
 
@@ -21,13 +22,16 @@ def _logged_in(client) -> bool:
     return response.status_code == 200 and "Log out" in response.get_data(as_text=True)
 
 
-def test_signup_creates_merchant_and_owner_and_signs_them_in(portal, client, db):
+def test_signup_creates_merchant_and_owner_who_then_log_in(portal, client, db):
     response = portal.signup("Ada@Example.com")
 
     assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
     user = db.session.scalar(select(User))
     assert user.email == "ada@example.com"
     assert user.merchant.name == "Ada's Shop"
+    assert "Log in with your e-mail address" in client.get("/login").get_data(as_text=True)
+    assert portal.login("ada@example.com").status_code == 302
     assert _logged_in(client)
 
 
@@ -47,16 +51,58 @@ def test_signup_without_csrf_token_is_refused_and_creates_nothing(client, db):
     assert _count(db, Merchant) == 0
 
 
-def test_signup_with_taken_email_or_weak_password_shows_the_error(portal, factories, db):
+def test_signup_with_a_weak_password_shows_the_error(portal, factories, db):
     factories.make_merchant(email="taken@example.com")
 
-    taken = portal.signup("taken@example.com")
     weak = portal.signup("new@example.com", password="short")
 
-    assert taken.status_code == 200
-    assert "already exists" in taken.get_data(as_text=True)
     assert weak.status_code == 200
     assert _count(db, User) == 1
+
+
+def _signup_as_a_stranger(app, email: str, address: str):
+    """A first visit's sign-up from a browser (and address) of its own: (the answer, the page
+    it leads to)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    browser = Portal(client)
+    answer = browser.signup(email)
+    return answer, browser.client.get(answer.headers.get("Location", "/signup"))
+
+
+def _comparable(response) -> tuple:
+    """What an outsider sees, less what differs on every request (request id, CSRF token, the
+    signed cookie that carries it, the rate-limit window's clock: its reset and Retry-After)."""
+    headers = sorted(
+        (name, re.sub(r"^session=[^;]*", "session=…", value))
+        for name, value in response.headers.items()
+        if name not in ("X-Request-Id", "X-RateLimit-Reset", "Retry-After")
+    )
+    body = _CSRF_VALUE.sub("csrf", response.get_data(as_text=True))
+    return response.status_code, headers, body
+
+
+_CSRF_VALUE = re.compile(r'(?<=name="csrf_token" type="hidden" value=")[^"]+')
+
+
+def test_signup_with_a_taken_address_looks_like_a_new_one_and_creates_nothing(
+    app, client, factories, db
+):
+    # Log-in never says whether an address has an account; sign-up must not either.
+    merchant, owner = factories.make_merchant(email="taken@example.com")
+
+    taken, taken_next = _signup_as_a_stranger(app, "Taken@Example.com", "198.51.100.1")
+    new, new_next = _signup_as_a_stranger(app, "new@example.com", "198.51.100.2")
+
+    assert taken.status_code == new.status_code == 302
+    assert _comparable(taken) == _comparable(new)
+    assert _comparable(taken_next) == _comparable(new_next)
+    assert "already exists" not in taken_next.get_data(as_text=True)
+    assert _count(db, Merchant) == 2 and _count(db, User) == 2  # the first, and new@
+    db.session.expire_all()
+    assert db.session.get(User, owner.pk).password_hash == owner.password_hash
+    audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action.like("signup.%")))
+    assert (audit.merchant_id, audit.user_id) == (merchant.id, owner.id)
 
 
 def test_login_form_uses_email_and_password_input_types(client):
@@ -229,12 +275,23 @@ def test_csrf_token_helper_reads_real_pages(client):
 def test_signups_are_limited_per_client_address(app, portal, db):
     app.config["SIGNUP_RATE_LIMIT"] = "2 per hour"
     portal.signup("one@example.com")
-    portal.client.post("/logout", data={"csrf_token": portal.token("/")})
     portal.signup("two@example.com")
-    portal.client.post("/logout", data={"csrf_token": portal.token("/")})
 
     limited = portal.signup("three@example.com")
 
     assert limited.status_code == 429
     assert limited.headers["Retry-After"]
     assert _count(db, User) == 2
+
+
+def test_in_development_the_log_says_when_a_sign_up_address_was_taken(app, factories, caplog):
+    factories.make_merchant(email="taken@example.com")
+    app.config["KADOSEI_ENV"] = "development"  # this test's own app, torn down after it
+
+    accounts.sign_up("Shop", "taken@example.com", PASSWORD)
+    accounts.sign_up("Shop", "fresh@example.com", PASSWORD)
+
+    taken = [r.getMessage() for r in caplog.records if "already has an account" in r.getMessage()]
+    assert taken == [
+        "sign-up for taken@example.com: that address already has an account; nothing created"
+    ]

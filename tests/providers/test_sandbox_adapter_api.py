@@ -9,6 +9,7 @@ import time
 import pytest
 from sandbox_support import checkout_request, create_checkout, pay, payment
 
+from kadosei.config import LOCAL_PUBLIC_URL
 from kadosei.providers.base import (
     PaymentUnderWay,
     ProviderBadRequest,
@@ -35,11 +36,12 @@ def test_create_checkout_returns_a_reference_and_the_hosted_page_on_the_public_u
     )
 
 
-def test_without_a_public_url_the_hosted_page_uses_the_request_host(app, db):
-    app.config["KADOSEI_PUBLIC_URL"] = None
-    with app.test_request_context("/checkout/ps_x", base_url="https://pay.example.com"):
+@pytest.mark.parametrize("app_config", [{"KADOSEI_PUBLIC_URL": None}])
+def test_without_a_public_url_the_hosted_page_is_on_loopback_never_the_request_host(app, db):
+    # A forged Host or X-Forwarded-Host must not choose where a customer is sent.
+    with app.test_request_context("/checkout/ps_x", base_url="https://attacker.example"):
         result = get_provider("sandbox_orbit").create_checkout(checkout_request())
-    assert result.hosted_url.startswith("https://pay.example.com/sandbox/sandbox_orbit/pay/sbx_")
+    assert result.hosted_url.startswith(f"{LOCAL_PUBLIC_URL}/sandbox/sandbox_orbit/pay/sbx_")
 
 
 @pytest.mark.parametrize(

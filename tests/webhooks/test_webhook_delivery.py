@@ -4,9 +4,14 @@ delivery time, disabled endpoints, resend and the no-double-send lease."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+import requests
 import webhook_support
 from sqlalchemy import select
 from webhook_support import Receiver, emit, make_endpoint
@@ -18,7 +23,7 @@ from kadosei.services import webhook_endpoints
 from kadosei.webhooks.delivery import deliver_webhook
 from kadosei.webhooks.schedule import MAX_TRIES, RETRY_DELAYS
 from kadosei.webhooks.signing import new_secret
-from kadosei.webhooks.transport import RESPONSE_BODY_LIMIT
+from kadosei.webhooks.transport import PRIVATE_BODY_NOTE, RESPONSE_BODY_LIMIT, read_capped_body
 
 receiver = webhook_support.receiver
 webhook_app = webhook_support.webhook_app
@@ -63,7 +68,7 @@ def test_delivery_is_a_standard_webhook_that_the_library_verifies(webhook_app, f
     assert delivery.completed_at is not None and delivery.locked_until is None
     (logged,) = tries_of(delivery.id)
     assert logged.succeeded and logged.status_code == 200
-    assert '"received": true' in logged.response_body
+    assert logged.response_body == PRIVATE_BODY_NOTE  # 127.0.0.1: see the test below
     assert logged.duration_ms is not None and logged.error is None
 
 
@@ -210,36 +215,55 @@ def test_redirects_are_not_followed(webhook_app, factories, receiver):
         target.close()
 
 
-def test_the_response_body_kept_in_the_log_is_capped(webhook_app, factories):
-    import json
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class _Verbose(BaseHTTPRequestHandler):
+    """A receiver that answers 500 with a long body naming an internal secret."""
 
-    class Verbose(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            answer = json.dumps({"log": "x" * 10_000}).encode()
-            self.send_response(500)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        answer = json.dumps({"log": "internal-secret " + "x" * 10_000}).encode()
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
 
-        def log_message(self, *args):
-            pass
+    def log_message(self, *args):
+        pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Verbose)
+
+@pytest.fixture
+def verbose_receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Verbose)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
-        application, _ = make_endpoint(factories, url)
-        emit(application)
-        delivery_id = only_delivery().id
-        deliver_webhook(delivery_id)
-        (logged,) = tries_of(delivery_id)
-        assert logged.status_code == 500
-        assert len(logged.response_body) == RESPONSE_BODY_LIMIT
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_private_receivers_answer_is_not_kept_only_its_status_and_timing(
+    webhook_app, factories, verbose_receiver
+):
+    # KADOSEI_WEBHOOK_ALLOW_PRIVATE lets test mode reach 127.0.0.1; what an internal service
+    # answers must not become readable through the delivery log.
+    application, _ = make_endpoint(factories, verbose_receiver)
+    emit(application)
+    delivery_id = only_delivery().id
+
+    assert deliver_webhook(delivery_id) == "retry"
+
+    (logged,) = tries_of(delivery_id)
+    assert logged.status_code == 500
+    assert logged.duration_ms is not None and logged.error is None
+    assert logged.response_body == PRIVATE_BODY_NOTE
+
+
+def test_the_response_body_kept_from_a_public_receiver_is_capped(verbose_receiver):
+    # A public receiver's answer is kept up to the cap; read here from a local server, as
+    # delivery cannot reach a public address in a test.
+    with requests.post(verbose_receiver, data=b"{}", stream=True, timeout=5) as response:
+        kept = read_capped_body(response, deadline=time.monotonic() + 5)
+
+    assert len(kept) == RESPONSE_BODY_LIMIT
+    assert kept.startswith('{"log": "internal-secret xxx')
 
 
 def test_an_unreachable_receiver_is_a_failed_try_with_the_error_logged(webhook_app, factories):

@@ -1,0 +1,28 @@
+"""gunicorn's settings for ``gunicorn wsgi:app`` (read from the working directory by default).
+
+Trust: gunicorn itself trusts no forwarding header from anyone. Which proxy may say a request
+came over HTTPS, and from which client, is kadosei's decision alone (``KADOSEI_PROXY_COUNT``
+and werkzeug's ProxyFix, reading ``X-Forwarded-Proto`` / ``X-Forwarded-For`` only). With its
+defaults gunicorn would itself believe ``X-Forwarded-Proto`` / ``X-Forwarded-Ssl`` /
+``X-Forwarded-Protocol`` from any local client, even with ``KADOSEI_PROXY_COUNT=0``, and take
+``SCRIPT_NAME`` (and so the path kadosei routes on) from a request header.
+
+Limits: the request line may be as long as gunicorn allows (8190 bytes), so that longer URLs
+reach kadosei, which answers them in its error envelope with an ``X-Request-Id``. What
+gunicorn still answers itself, in its own short HTML and before kadosei sees the request, is
+what cannot safely be parsed: a request line over 8190 bytes (414), more than 100 header
+fields or one over 8190 bytes (431), a malformed request line, method or HTTP version, a
+header name or value with a forbidden byte, a repeated or contradictory Content-Length /
+Transfer-Encoding (400). A proxy in front usually refuses these first.
+"""
+
+# No scheme from headers, no environ overrides from headers, whoever the peer is.
+secure_scheme_headers: dict[str, str] = {}
+forwarded_allow_ips = ""
+forwarder_headers = ""
+proxy_protocol = "off"
+
+# The largest request line gunicorn accepts; header limits stay at gunicorn's defaults.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
