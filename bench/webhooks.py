@@ -36,6 +36,11 @@ from standardwebhooks import Webhook  # noqa: E402
 from kadosei import create_app  # noqa: E402
 from kadosei.config import normalize_database_url  # noqa: E402
 from kadosei.extensions import db  # noqa: E402
+from kadosei.schemas.requests import (  # noqa: E402
+    ApplicationCreate,
+    Signup,
+    WebhookEndpointCreate,
+)
 from kadosei.services import accounts, applications, webhook_endpoints  # noqa: E402
 from kadosei.services.events import record_event  # noqa: E402
 
@@ -240,10 +245,11 @@ def run(args, database_url: str, redis_url: str, embedded: bool) -> None:
     receiver = Receiver()
     with app.app_context():
         db.create_all()
-        merchant, _ = accounts.create_merchant("Bench", "bench@example.com", "bench password 1")
-        application = applications.create_application(merchant.id, {"name": "bench"})
+        signup = Signup(name="Bench", email="bench@example.com", password="bench password 1")
+        merchant, _ = accounts.create_merchant(signup)
+        application = applications.create_application(merchant.id, ApplicationCreate(name="bench"))
         endpoint = webhook_endpoints.create_endpoint(
-            application, {"url": receiver.url, "mode": "test"}
+            application, WebhookEndpointCreate(url=receiver.url, mode="test")
         )
         receiver.secret, application_id = endpoint.secret, application.id
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
+from pathlib import Path
 
 from flask import Flask
 from flask_login import current_user
@@ -14,6 +14,10 @@ from kadosei.extensions import csrf, db, limiter, login_manager, migrate
 from kadosei.logs import configure_logging
 
 log = logging.getLogger("kadosei")
+
+# The blueprints, services and jobs are imported inside the functions below, not up here: every
+# ``import kadosei.…`` runs this file first, and the config, the models or the routing policy
+# alone should not load the whole app. (There is no import cycle either way.)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -44,7 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from kadosei.webhooks import init_webhooks
 
     init_http(app)
-    _register_sweeps()
+    _register_sweeps(app)
     init_webhooks(app)
     register_error_handlers(app)
     register_cli(app)
@@ -57,8 +61,6 @@ def create_app(config: dict | None = None) -> Flask:
 def _ensure_sqlite_folder(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):
-        from pathlib import Path
-
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
@@ -73,9 +75,6 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -88,21 +87,32 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
 
-# The sandbox's back office in the portal's navigation.
-SANDBOX_NAV_ITEM = ("sandbox_office.show_providers", "Sandbox")
+def _register_sweeps(app: Flask) -> None:
+    """Every periodic job the workers run, in the order they run (``kadosei.jobs.sweeps``)."""
+    from kadosei.jobs.sweeps import register_sweep
+    from kadosei.sandbox.jobs import sweep_sandbox_payments
+    from kadosei.services.idempotency import prune_idempotency_records
+    from kadosei.services.reconciliation import reconcile_quiet_sessions
+    from kadosei.services.session_expiry import expire_due_sessions
+    from kadosei.webhooks.sweeper import requeue_due_deliveries
 
-# Every periodic job the workers run; each module registers its sweep on import.
-SWEEP_MODULES = (
-    "kadosei.sandbox.jobs",  # delayed sandbox cards, undelivered notifications
-    "kadosei.services.idempotency",  # prune idempotency keys older than 24 h
-    "kadosei.services.reconciliation",  # ask providers about quiet processing sessions
-    "kadosei.services.session_expiry",  # expire open sessions past expires_at
-)
+    register_sweep(app, prune_idempotency_records)  # idempotency keys older than 24 h
+    register_sweep(app, expire_due_sessions)  # open sessions past expires_at
+    register_sweep(app, sweep_sandbox_payments)  # delayed sandbox cards, lost notifications
+    register_sweep(app, reconcile_quiet_sessions)  # ask providers about quiet sessions
+    register_sweep(app, requeue_due_deliveries)  # webhook deliveries the queue lost
 
 
-def _register_sweeps() -> None:
-    for module in SWEEP_MODULES:
-        importlib.import_module(module)
+def _register_portal_navigation(app: Flask) -> None:
+    """The portal's top-level pages and an application's page links, in the order shown."""
+    from kadosei.portal.blueprint import add_application_link, add_nav_item
+
+    add_nav_item(app, "portal.show_dashboard", "Dashboard")
+    add_nav_item(app, "portal.list_payments", "Payments")
+    add_nav_item(app, "portal.show_routing", "Routing")
+    add_nav_item(app, "sandbox_office.show_providers", "Sandbox")
+    add_nav_item(app, "docs.api_reference", "Docs")
+    add_application_link(app, "portal.list_webhook_endpoints", "Webhooks")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -112,7 +122,6 @@ def _register_blueprints(app: Flask) -> None:
     from kadosei.checkout import bp as checkout_bp
     from kadosei.docs import bp as docs_bp
     from kadosei.portal import bp as portal_bp
-    from kadosei.portal.blueprint import NAV_ITEMS
     from kadosei.sandbox import init_sandbox
     from kadosei.services.accounts import may_operate
 
@@ -124,5 +133,4 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(page_bp)
     # The sandbox PSPs serve their own pages; their back office trusts kadosei's operators.
     init_sandbox(app, may_operate=lambda: may_operate(current_user))
-    if SANDBOX_NAV_ITEM not in NAV_ITEMS:
-        NAV_ITEMS.append(SANDBOX_NAV_ITEM)
+    _register_portal_navigation(app)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from kadosei.config import settings_table
 from kadosei.errors import KadoseiError
+from kadosei.jobs.worker import worker_command
+from kadosei.routing_cli import routing_command
+from kadosei.sandbox.cli import sandbox_command
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import Signup
+from kadosei.services.accounts import create_merchant, find_user_by_email, set_operator
 
 
 def register_cli(app: Flask) -> None:
-    from kadosei.jobs.worker import worker_command
-    from kadosei.routing_cli import routing_command
-    from kadosei.sandbox.cli import sandbox_command
-
     app.cli.add_command(worker_command)
     app.cli.add_command(sandbox_command)
     app.cli.add_command(routing_command)
@@ -24,12 +27,11 @@ def register_cli(app: Flask) -> None:
     @click.option("--operator", is_flag=True, help="Also make the owner a platform operator.")
     def create_merchant_command(name: str, email: str, password: str | None, operator: bool):
         """Create a merchant and its owner user."""
-        from kadosei.services.accounts import create_merchant, set_operator
-
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            merchant, user = create_merchant(name, email, password)
+            signup = parse(Signup, {"name": name, "email": email, "password": password})
+            merchant, user = create_merchant(signup)
         except KadoseiError as exc:
             raise click.ClickException(exc.message) from None
         if operator:
@@ -42,10 +44,13 @@ def register_cli(app: Flask) -> None:
     @click.option("--revoke", is_flag=True, help="Take the operator right away instead.")
     def set_operator_command(email: str, revoke: bool) -> None:
         """Grant (or --revoke) platform-operator rights to an existing user."""
-        from kadosei.services.accounts import find_user_by_email, set_operator
-
         user = find_user_by_email(email)
         if user is None:
             raise click.ClickException(f"No user with e-mail {email}")
         set_operator(user, not revoke)
         click.echo(f"{user.email} is {'no longer ' if revoke else ''}a platform operator")
+
+    @app.cli.command("settings")
+    def settings_command() -> None:
+        """Print the environment settings as the README's configuration table."""
+        click.echo(settings_table(), nl=False)

@@ -1,15 +1,21 @@
-"""Settings from the environment (contract §9); production fails fast on a missing secret."""
+"""Every setting, declared once (docs/api.md §9): its name, type, default and meaning, and the
+environment variable an operator sets it with. ``load_config`` builds the Flask config from
+them; production fails fast on a missing or weak secret."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 ENVIRONMENTS = ("development", "production", "testing")
 MIN_SECRET_LENGTH = 32
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 # Outward URLs (checkout, provider return, HTTPS redirects) never come from a request's host:
 # without KADOSEI_PUBLIC_URL, development and tests use this fixed loopback base.
 LOCAL_PUBLIC_URL = "http://127.0.0.1:5000"
@@ -19,8 +25,16 @@ class ConfigError(RuntimeError):
     """A setting is missing or invalid; raised at start-up, never at request time."""
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _not_zero(value: str) -> bool:
+    return value.strip() != "0"
+
+
+def _base_url(value: str) -> str | None:
+    return value.rstrip("/") or None
 
 
 def normalize_database_url(url: str) -> str:
@@ -31,18 +45,317 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _public_url(config: dict) -> str:
-    """The base every outward URL is built on; production must name its own https URL."""
-    url = (config.get("KADOSEI_PUBLIC_URL") or "").rstrip("/")
-    if config["KADOSEI_ENV"] != "production":
-        return url or LOCAL_PUBLIC_URL
+def _production(config: Mapping[str, Any]) -> bool:
+    return config["KADOSEI_ENV"] == "production"
+
+
+def _development(config: Mapping[str, Any]) -> bool:
+    return config["KADOSEI_ENV"] == "development"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One Flask config key. ``env`` names the environment variable that sets it (``None``: set
+    by code and tests only), read with ``type``; an unset or empty variable means ``default``,
+    which may be a function of the settings declared before it. ``shown`` is the default as the
+    README states it, when the value itself would not say it."""
+
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    meaning: str
+    env: str | None = None
+    shown: str | None = None
+
+    def read(self, environ: Mapping[str, str], config: Mapping[str, Any]) -> Any:
+        raw = environ.get(self.env) if self.env else None
+        if raw:
+            return self.type(raw)
+        return self.default(config) if callable(self.default) else self.default
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # -- set by the operator (the README's configuration table is generated from these) ------
+    Setting(
+        "KADOSEI_ENV",
+        str,
+        "development",
+        "`development`, `production` (or `testing`)",
+        env="KADOSEI_ENV",
+    ),
+    Setting(
+        "SECRET_KEY",
+        str,
+        lambda c: None if _production(c) else DEV_SECRET_KEY,
+        "signs sessions, JWTs, sandbox notifications; required in production",
+        env="SECRET_KEY",
+        shown="a development-only value",
+    ),
+    Setting(
+        "SQLALCHEMY_DATABASE_URI",
+        normalize_database_url,
+        normalize_database_url(f"sqlite:///{BASE_DIR / 'instance' / 'kadosei.db'}"),
+        "SQLAlchemy URL; a plain `postgresql://` URL is driven by psycopg 3",
+        env="DATABASE_URL",
+        shown="`sqlite:///instance/kadosei.db`",
+    ),
+    Setting(
+        "REDIS_URL",
+        str,
+        None,
+        "queue, rate limits and routing statistics",
+        env="REDIS_URL",
+        shown="unset: the embedded queue server on `127.0.0.1:16379`, started by the worker",
+    ),
+    Setting(
+        "KADOSEI_PUBLIC_URL",
+        _base_url,
+        lambda c: None if _production(c) else LOCAL_PUBLIC_URL,
+        "the https base of every outward URL (`checkout_url`, provider pages and return URLs, "
+        "HTTPS redirects); never taken from a request's host; required in production",
+        env="KADOSEI_PUBLIC_URL",
+        shown=f"`{LOCAL_PUBLIC_URL}` outside production (`dev.py start` sets its own port)",
+    ),
+    Setting(
+        "KADOSEI_PROXY_COUNT",
+        int,
+        lambda c: 1 if _production(c) else 0,
+        "trusted reverse proxies in front of kadosei",
+        env="KADOSEI_PROXY_COUNT",
+        shown="`0` in development, `1` in production",
+    ),
+    Setting(
+        "KADOSEI_ALLOW_HTTP_LOOPBACK",
+        _not_zero,
+        _development,
+        "plain HTTP from a loopback client, for local development; `0` turns it off",
+        env="KADOSEI_ALLOW_HTTP_LOOPBACK",
+        shown="on in development, off elsewhere; never in production",
+    ),
+    Setting(
+        "KADOSEI_WEBHOOK_ALLOW_PRIVATE",
+        _flag,
+        False,
+        "lets *test-mode* webhook endpoints target loopback/private addresses (their answers' "
+        "bodies are never kept: the delivery log shows status and timing only)",
+        env="KADOSEI_WEBHOOK_ALLOW_PRIVATE",
+        shown="off (`dev.py start` turns it on)",
+    ),
+    Setting(
+        "KADOSEI_WEBHOOK_TIMEOUT",
+        float,
+        10.0,
+        "seconds a webhook delivery try may take (connect and read)",
+        env="KADOSEI_WEBHOOK_TIMEOUT",
+        shown="`10`",
+    ),
+    Setting(
+        "KADOSEI_WEBHOOK_LEASE_SECONDS",
+        int,
+        45,
+        "how long a worker holds a delivery while sending it (longer than a try can last; "
+        "a crashed worker's claim expires)",
+        env="KADOSEI_WEBHOOK_LEASE_SECONDS",
+    ),
+    Setting(
+        "KADOSEI_API_KEY_PEPPER",
+        str,
+        lambda c: c["SECRET_KEY"],
+        "HMAC key for API-key digests",
+        env="KADOSEI_API_KEY_PEPPER",
+        shown="`SECRET_KEY`",
+    ),
+    Setting(
+        "JWT_ACCESS_TTL",
+        int,
+        900,
+        "access-token lifetime in seconds",
+        env="KADOSEI_JWT_ACCESS_TTL",
+    ),
+    Setting(
+        "JWT_REFRESH_TTL",
+        int,
+        30 * 86400,
+        "refresh-token lifetime in seconds",
+        env="KADOSEI_JWT_REFRESH_TTL",
+    ),
+    Setting(
+        "API_RATE_LIMIT",
+        str,
+        None,
+        "requests per API key, e.g. `200 per second` (never below 100/s; `429` with "
+        "`Retry-After` past it)",
+        env="KADOSEI_API_RATE_LIMIT",
+        shown="unset: no limit",
+    ),
+    Setting(
+        "LOGIN_RATE_LIMIT",
+        str,
+        "10 per 5 minutes",
+        "failed logins allowed per account and per client address",
+        env="KADOSEI_LOGIN_RATE_LIMIT",
+    ),
+    Setting("KADOSEI_QUEUE_NAME", str, "kadosei", "RQ queue name", env="KADOSEI_QUEUE_NAME"),
+    Setting(
+        "KADOSEI_EMBEDDED_QUEUE_PORT",
+        int,
+        16379,
+        "port of the embedded queue server (when `REDIS_URL` is unset)",
+        env="KADOSEI_EMBEDDED_QUEUE_PORT",
+    ),
+    Setting(
+        "KADOSEI_ROUTING",
+        str,
+        None,
+        "routing rules: a JSON document or the path of a file holding one, checked at start "
+        "(see Routing configuration)",
+        env="KADOSEI_ROUTING",
+        shown="unset: no configured rules",
+    ),
+    # -- set by code and tests only ------------------------------------------------------------
+    Setting(
+        "KADOSEI_OPEN_OPERATOR_PAGES",
+        bool,
+        _development,
+        "every signed-in user may use operator pages (a local development install)",
+    ),
+    Setting("SIGNUP_RATE_LIMIT", str, "20 per hour", "portal sign-ups per client address"),
+    Setting(
+        "KADOSEI_ROUTING_CONNECT_TIMEOUT",
+        float,
+        0.1,
+        "seconds routing waits to connect to Redis before it orders by fee",
+    ),
+    Setting(
+        "KADOSEI_ROUTING_SOCKET_TIMEOUT",
+        float,
+        0.25,
+        "seconds routing waits for a Redis answer before it orders by fee",
+    ),
+    Setting(
+        "KADOSEI_ROUTING_STORE_PAUSE",
+        float,
+        5.0,
+        "seconds routing leaves an unreachable statistics store alone before trying again",
+    ),
+    Setting(
+        "KADOSEI_ROUTING_PARAMS",
+        dict,
+        None,
+        "the policy's parameters (a ``Params`` or its fields); unset: the policy's defaults",
+    ),
+    Setting("KADOSEI_ROUTING_SEED", int, None, "seed of the router's random draws (tests)"),
+    Setting(
+        "KADOSEI_ROUTING_CLOCK",
+        object,
+        None,
+        "a function returning the router's time in seconds (tests); unset: wall time",
+    ),
+    Setting(
+        "SANDBOX_TIMEOUT_SECONDS",
+        float,
+        3.0,
+        "how long the sandbox adapter waits on a provider set to answer slowly",
+    ),
+    Setting(
+        "SANDBOX_PROCESSING_SECONDS",
+        float,
+        5,
+        "seconds before a sandbox payment with the delayed card completes",
+    ),
+    Setting(
+        "SANDBOX_SIGNING_SECRETS",
+        dict,
+        lambda c: {},
+        "sandbox notification secrets per provider; unset ones are derived from `SECRET_KEY`",
+    ),
+    # argon2id parameters (OWASP: m=19 MiB, t=2, p=1 at minimum).
+    Setting("ARGON2_TIME_COST", int, 2, "argon2id iterations"),
+    Setting("ARGON2_MEMORY_COST", int, 19456, "argon2id memory in KiB"),
+    Setting("ARGON2_PARALLELISM", int, 1, "argon2id lanes"),
+    # -- Flask's and its extensions' own keys, as kadosei runs them ----------------------------
+    Setting(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        dict,
+        lambda c: {"pool_pre_ping": True},
+        "engine options",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        str,
+        lambda c: c["REDIS_URL"] or "memory://",
+        "where login and sign-up counts live",
+    ),
+    Setting("RATELIMIT_HEADERS_ENABLED", bool, True, "rate-limit headers on limited answers"),
+    Setting("RATELIMIT_SWALLOW_ERRORS", bool, True, "an unreachable limit store never fails"),
+    Setting("WTF_CSRF_TIME_LIMIT", int, None, "CSRF tokens last as long as the session"),
+    Setting("SESSION_COOKIE_HTTPONLY", bool, True, "portal session cookie"),
+    Setting("SESSION_COOKIE_SAMESITE", str, "Lax", "portal session cookie"),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        bool,
+        None,
+        "portal session cookie over HTTPS only; unset: unless plain loopback HTTP is allowed",
+    ),
+    Setting("REMEMBER_COOKIE_HTTPONLY", bool, True, "remember-me cookie"),
+    Setting("REMEMBER_COOKIE_SAMESITE", str, "Lax", "remember-me cookie"),
+    Setting(
+        "REMEMBER_COOKIE_SECURE",
+        bool,
+        None,
+        "remember-me cookie over HTTPS only; unset: unless plain loopback HTTP is allowed",
+    ),
+    Setting("PERMANENT_SESSION_LIFETIME", int, 12 * 3600, "portal session lifetime in seconds"),
+    Setting("MAX_CONTENT_LENGTH", int, 1024 * 1024, "largest request body in bytes"),
+)
+
+DECLARED = frozenset(setting.name for setting in SETTINGS)
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config from the environment; ``overrides`` (code and tests) win, by
+    config key (``DATABASE_URL`` also names the database). Other keys pass through to Flask."""
+    given = dict(overrides or {})
+    if "DATABASE_URL" in given:
+        given["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(given.pop("DATABASE_URL"))
+    config: dict = {}
+    for setting in SETTINGS:
+        if setting.name in given:
+            config[setting.name] = given.pop(setting.name)
+        else:
+            config[setting.name] = setting.read(os.environ, config)
+        if setting.name == "KADOSEI_ENV" and config["KADOSEI_ENV"] not in ENVIRONMENTS:
+            env = config["KADOSEI_ENV"]
+            raise ConfigError(f"KADOSEI_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    config.update(given)
+    if not config["KADOSEI_PUBLIC_URL"] and not _production(config):
+        config["KADOSEI_PUBLIC_URL"] = LOCAL_PUBLIC_URL  # a test or script passed None
+    if config["KADOSEI_PUBLIC_URL"]:
+        config["KADOSEI_PUBLIC_URL"] = config["KADOSEI_PUBLIC_URL"].rstrip("/")
+    if _production(config):
+        config["KADOSEI_ALLOW_HTTP_LOOPBACK"] = False
+        validate_production(config)
+    for cookie in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if config[cookie] is None:
+            config[cookie] = not config["KADOSEI_ALLOW_HTTP_LOOPBACK"]
+    return config
+
+
+def validate_production(config: Mapping[str, Any]) -> None:
+    """Refuse to start production on settings that would be unsafe there."""
+    secret = config["SECRET_KEY"]
+    if not secret:
+        raise ConfigError("SECRET_KEY must be set in production")
+    if len(secret) < MIN_SECRET_LENGTH:
+        # It signs the JWTs (HS256 wants a key of at least 256 bits) and the portal sessions.
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+    url = config["KADOSEI_PUBLIC_URL"]
     if not url:
         raise ConfigError(
             "KADOSEI_PUBLIC_URL must be set in production (e.g. https://pay.example.com)"
         )
     if not _is_https_url(url):
         raise ConfigError(f"KADOSEI_PUBLIC_URL must be an https:// URL, not {url!r}")
-    return url
 
 
 def _is_https_url(url: str) -> bool:
@@ -54,71 +367,11 @@ def _is_https_url(url: str) -> bool:
     return parts.scheme == "https" and bool(parts.hostname) and not (parts.query or parts.fragment)
 
 
-def load_config(overrides: dict | None = None) -> dict:
-    """Build the Flask config mapping from the environment, then apply ``overrides``."""
-    overrides = dict(overrides or {})
-    env = overrides.get("KADOSEI_ENV") or os.environ.get("KADOSEI_ENV", "development")
-    if env not in ENVIRONMENTS:
-        raise ConfigError(f"KADOSEI_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
-    production = env == "production"
-
-    secret = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY")
-    if not secret:
-        if production:
-            raise ConfigError("SECRET_KEY must be set in production")
-        secret = "dev-only-insecure-secret-key-change-me"
-    if production and len(secret) < MIN_SECRET_LENGTH:
-        # It signs the JWTs (HS256 wants a key of at least 256 bits) and the portal sessions.
-        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
-
-    default_db = f"sqlite:///{BASE_DIR / 'instance' / 'kadosei.db'}"
-    database_url = overrides.pop("DATABASE_URL", None) or os.environ.get("DATABASE_URL")
-    proxy_default = "1" if production else "0"
-
-    config: dict = {
-        "KADOSEI_ENV": env,
-        "SECRET_KEY": secret,
-        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url or default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "KADOSEI_QUEUE_NAME": os.environ.get("KADOSEI_QUEUE_NAME", "kadosei"),
-        "KADOSEI_EMBEDDED_QUEUE_PORT": int(os.environ.get("KADOSEI_EMBEDDED_QUEUE_PORT", "16379")),
-        "KADOSEI_PUBLIC_URL": os.environ.get("KADOSEI_PUBLIC_URL", "").rstrip("/") or None,
-        "KADOSEI_PROXY_COUNT": int(os.environ.get("KADOSEI_PROXY_COUNT", proxy_default)),
-        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": _flag(os.environ.get("KADOSEI_WEBHOOK_ALLOW_PRIVATE")),
-        # Webhook delivery: per-try timeout (connect and read) and the claim a worker holds on a
-        # delivery while sending it (longer than a try can last; a crashed worker's claim expires).
-        "KADOSEI_WEBHOOK_TIMEOUT": float(os.environ.get("KADOSEI_WEBHOOK_TIMEOUT", "10")),
-        "KADOSEI_WEBHOOK_LEASE_SECONDS": int(os.environ.get("KADOSEI_WEBHOOK_LEASE_SECONDS", "45")),
-        # Plain HTTP from a loopback client, for local development only (never production).
-        "KADOSEI_ALLOW_HTTP_LOOPBACK": env == "development"
-        and os.environ.get("KADOSEI_ALLOW_HTTP_LOOPBACK", "1") != "0",
-        # On a local development install every signed-in user may use operator pages.
-        "KADOSEI_OPEN_OPERATOR_PAGES": env == "development",
-        "KADOSEI_API_KEY_PEPPER": os.environ.get("KADOSEI_API_KEY_PEPPER") or secret,
-        "JWT_ACCESS_TTL": int(os.environ.get("KADOSEI_JWT_ACCESS_TTL", "900")),
-        "JWT_REFRESH_TTL": int(os.environ.get("KADOSEI_JWT_REFRESH_TTL", str(30 * 86400))),
-        "LOGIN_RATE_LIMIT": os.environ.get("KADOSEI_LOGIN_RATE_LIMIT", "10 per 5 minutes"),
-        "API_RATE_LIMIT": os.environ.get("KADOSEI_API_RATE_LIMIT") or None,
-        # argon2id parameters (OWASP: m=19 MiB, t=2, p=1 at minimum).
-        "ARGON2_TIME_COST": 2,
-        "ARGON2_MEMORY_COST": 19456,
-        "ARGON2_PARALLELISM": 1,
-        "WTF_CSRF_TIME_LIMIT": None,
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
-        "MAX_CONTENT_LENGTH": 1024 * 1024,
-    }
-    config.update(overrides)
-    if "DATABASE_URL" in overrides:
-        config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(overrides["DATABASE_URL"])
-    if config["KADOSEI_ENV"] == "production":
-        config["KADOSEI_ALLOW_HTTP_LOOPBACK"] = False
-    config["KADOSEI_PUBLIC_URL"] = _public_url(config)
-    secure_cookies = not config["KADOSEI_ALLOW_HTTP_LOOPBACK"]
-    config.setdefault("SESSION_COOKIE_SECURE", secure_cookies)
-    config.setdefault("REMEMBER_COOKIE_SECURE", secure_cookies)
-    return config
+def settings_table() -> str:
+    """The environment settings as the README's Markdown table."""
+    rows = ["| variable | meaning | default |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        if setting.env:
+            shown = setting.shown or f"`{setting.default}`"
+            rows.append(f"| `{setting.env}` | {setting.meaning} | {shown} |")
+    return "\n".join(rows) + "\n"

@@ -1,4 +1,4 @@
-"""One error envelope for JSON paths (§2), friendly pages for people."""
+"""One error envelope for JSON paths (docs/api.md §2), friendly pages for people."""
 
 from __future__ import annotations
 

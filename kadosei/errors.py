@@ -1,4 +1,4 @@
-"""The errors of the public contract (§2); services raise them, the API renders them."""
+"""The errors of the public contract (docs/api.md §2); services raise them, the API renders them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Failed-login limits shared by the portal and the API (§2): per client address and per
+"""Failed-login limits shared by the portal and the API (docs/api.md §2): per client address and per
 account, counted together whichever door the attempts come through."""
 
 from __future__ import annotations

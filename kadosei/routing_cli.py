@@ -8,7 +8,9 @@ import click
 from flask.cli import AppGroup
 
 from kadosei.errors import KadoseiError
-from kadosei.services import routing_rules
+from kadosei.providers import registry
+from kadosei.routing import StoreUnavailable
+from kadosei.services import routing, routing_rules
 
 routing_command = AppGroup(
     "routing", help="Routing rules (disable, pin, split) and the learned router's estimates."
@@ -105,10 +107,6 @@ def remove_command(rule_id: str) -> None:
 @click.option("--currency", default="EUR", show_default=True)
 def status_command(mode: str, payment_method: str, currency: str) -> None:
     """The router's estimates and breaker states for one segment."""
-    from kadosei.providers import registry
-    from kadosei.routing import StoreUnavailable
-    from kadosei.services import routing
-
     names = [p.name for p in registry.eligible_providers(mode, payment_method, currency.upper())]
     context = {"mode": mode, "payment_method": payment_method, "currency": currency.upper()}
     try:

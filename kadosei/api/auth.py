@@ -8,25 +8,25 @@ from kadosei.api.blueprint import bp
 from kadosei.api.decorators import jwt_required, presented_access_token
 from kadosei.api.request import body_is_empty, json_body
 from kadosei.login_limits import limit_failed_logins, limit_failed_token_use
+from kadosei.representation import serialize_token_pair
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import LoginRequest, LogoutRequest, RefreshRequest
 from kadosei.services import accounts, tokens
-from kadosei.services.validation import reject_unknown
 
 
 @bp.post("/auth/login")
 @limit_failed_logins
 def login():
-    data = json_body()
-    reject_unknown(data, {"email", "password"})
-    user = accounts.authenticate(data.get("email"), data.get("password"), ip=request.remote_addr)
-    return tokens.login_tokens(user).to_dict()
+    credentials = parse(LoginRequest, json_body())
+    user = accounts.authenticate(credentials.email, credentials.password, ip=request.remote_addr)
+    return serialize_token_pair(tokens.login_tokens(user))
 
 
 @bp.post("/auth/refresh")
 @limit_failed_token_use
 def refresh():
-    data = json_body()
-    reject_unknown(data, {"refresh_token"})
-    return tokens.refresh_tokens(data.get("refresh_token"), ip=request.remote_addr).to_dict()
+    token = parse(RefreshRequest, json_body()).refresh_token
+    return serialize_token_pair(tokens.refresh_tokens(token, ip=request.remote_addr))
 
 
 @bp.post("/auth/logout")
@@ -36,9 +36,8 @@ def logout():
     empty body (§2: no Content-Type needed) logs out the access token's session alone."""
     if body_is_empty():
         return _logout_access_token()
-    data = json_body()
-    reject_unknown(data, {"refresh_token"})
-    tokens.log_out(data.get("refresh_token"), access_token=presented_access_token())
+    body = parse(LogoutRequest, json_body())
+    tokens.log_out(body.refresh_token, access_token=presented_access_token())
     return "", 204
 
 

@@ -1,4 +1,4 @@
-"""Events (API key): the application's events in the key's mode (API.md §4)."""
+"""Events (API key): the application's events in the key's mode (docs/api.md §4)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,23 @@ from flask import g, request
 
 from kadosei.api.blueprint import bp
 from kadosei.api.decorators import api_key_required
-from kadosei.api.serializers import serialize_event, serialize_list
+from kadosei.representation import serialize_event, serialize_list
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import EventListQuery
 from kadosei.services import event_log
-from kadosei.services.pagination import parse_limit
 
 
 @bp.get("/events")
 @api_key_required
 def list_events():
+    query = parse(EventListQuery, request.args.to_dict())
     page = event_log.list_events(
         g.application,
         g.mode,
-        event_type=request.args.get("type"),
-        session_id=request.args.get("payment_session"),
-        limit=parse_limit(request.args.get("limit")),
-        starting_after=request.args.get("starting_after"),
+        event_type=query.type,
+        session_id=query.payment_session,
+        limit=query.limit,
+        starting_after=query.starting_after,
     )
     return serialize_list(page, serialize_event)
 

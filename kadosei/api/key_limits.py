@@ -27,7 +27,7 @@ _NAMESPACE = "api-key"
 
 def api_key_limit(app: Flask) -> RateLimitItem | None:
     """The configured limit, checked once: at least 100 requests per second."""
-    raw = app.config.get("API_RATE_LIMIT")
+    raw = app.config["API_RATE_LIMIT"]
     if not raw:
         return None
     try:

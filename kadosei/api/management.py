@@ -7,19 +7,17 @@ from flask import g, request
 from kadosei.api.blueprint import bp
 from kadosei.api.decorators import jwt_required
 from kadosei.api.request import json_body
-from kadosei.api.serializers import (
+from kadosei.models import ApiKey, Application
+from kadosei.representation import (
     serialize_api_key,
     serialize_application,
     serialize_list,
     serialize_merchant,
 )
-from kadosei.models import ApiKey, Application
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import ApiKeyCreate, ApplicationCreate, ApplicationUpdate, PageQuery
 from kadosei.services import api_keys, applications
-from kadosei.services.pagination import paginate, parse_limit, scoped
-
-
-def _page_args() -> tuple[int, str | None]:
-    return parse_limit(request.args.get("limit")), request.args.get("starting_after")
+from kadosei.services.pagination import paginate, scoped
 
 
 @bp.get("/merchant")
@@ -31,16 +29,21 @@ def get_merchant():
 @bp.get("/applications")
 @jwt_required
 def list_applications():
-    limit, after = _page_args()
-    query = scoped(Application, merchant_id=g.merchant.id)
-    page = paginate(query, Application, limit=limit, starting_after=after)
+    query = parse(PageQuery, request.args.to_dict())
+    page = paginate(
+        scoped(Application, merchant_id=g.merchant.id),
+        Application,
+        limit=query.limit,
+        starting_after=query.starting_after,
+    )
     return serialize_list(page, serialize_application)
 
 
 @bp.post("/applications")
 @jwt_required
 def create_application():
-    application = applications.create_application(g.merchant.id, json_body(), user_id=g.user.id)
+    fields = parse(ApplicationCreate, json_body())
+    application = applications.create_application(g.merchant.id, fields, user_id=g.user.id)
     return serialize_application(application), 201
 
 
@@ -54,7 +57,8 @@ def get_application(app_id: str):
 @jwt_required
 def update_application(app_id: str):
     application = applications.get_application(g.merchant.id, app_id)
-    return serialize_application(applications.update_application(application, json_body()))
+    changes = parse(ApplicationUpdate, json_body())
+    return serialize_application(applications.update_application(application, changes))
 
 
 @bp.delete("/applications/<app_id>")
@@ -69,9 +73,13 @@ def archive_application(app_id: str):
 @jwt_required
 def list_api_keys(app_id: str):
     application = applications.get_application(g.merchant.id, app_id)
-    limit, after = _page_args()
-    query = scoped(ApiKey, application_id=application.id)
-    page = paginate(query, ApiKey, limit=limit, starting_after=after)
+    query = parse(PageQuery, request.args.to_dict())
+    page = paginate(
+        scoped(ApiKey, application_id=application.id),
+        ApiKey,
+        limit=query.limit,
+        starting_after=query.starting_after,
+    )
     return serialize_list(page, serialize_api_key)
 
 
@@ -79,7 +87,8 @@ def list_api_keys(app_id: str):
 @jwt_required
 def create_api_key(app_id: str):
     application = applications.get_application(g.merchant.id, app_id)
-    created = api_keys.create_api_key(application, json_body(), user_id=g.user.id)
+    fields = parse(ApiKeyCreate, json_body())
+    created = api_keys.create_api_key(application, fields, user_id=g.user.id)
     return serialize_api_key(created.api_key, secret=created.secret), 201
 
 

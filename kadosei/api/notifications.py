@@ -1,4 +1,4 @@
-"""Provider notifications: ``POST /providers/{provider}/notifications`` (API.md §5 step 4).
+"""Provider notifications: ``POST /providers/{provider}/notifications`` (docs/api.md §5 step 4).
 
 CSRF-exempt. Once verified and recorded, acknowledged as the provider expects (``200
 {"received": true}`` by default; Adyen wants ``[accepted]``); ``400`` in the JSON envelope when

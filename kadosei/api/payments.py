@@ -1,4 +1,4 @@
-"""Payment sessions (API key): create, read, list, cancel (API.md §4)."""
+"""Payment sessions (API key): create, read, list, cancel (docs/api.md §4)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ from flask import g, request
 from kadosei.api.blueprint import bp
 from kadosei.api.decorators import api_key_required
 from kadosei.api.request import json_body
-from kadosei.api.serializers import serialize_list, serialize_session
+from kadosei.representation import serialize_list, serialize_session
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import EmptyBody, PaymentSessionCreate, PaymentSessionListQuery
 from kadosei.services import payments
-from kadosei.services.pagination import parse_limit
-from kadosei.services.validation import reject_unknown
 
 
 @bp.post("/payment_sessions")
 @api_key_required
 def create_payment_session():
+    fields = parse(PaymentSessionCreate, json_body(), context={"mode": g.mode})
     response = payments.create_payment_session(
         g.application,
         g.mode,
-        json_body(),
+        fields,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     return response.body, response.status
@@ -28,13 +29,14 @@ def create_payment_session():
 @bp.get("/payment_sessions")
 @api_key_required
 def list_payment_sessions():
+    query = parse(PaymentSessionListQuery, request.args.to_dict())
     page = payments.list_payment_sessions(
         g.application,
         g.mode,
-        status=request.args.get("status"),
-        reference=request.args.get("reference"),
-        limit=parse_limit(request.args.get("limit")),
-        starting_after=request.args.get("starting_after"),
+        status=query.status,
+        reference=query.reference,
+        limit=query.limit,
+        starting_after=query.starting_after,
     )
     return serialize_list(page, serialize_session)
 
@@ -48,6 +50,6 @@ def get_payment_session(session_id: str):
 @bp.post("/payment_sessions/<session_id>/cancel")
 @api_key_required
 def cancel_payment_session(session_id: str):
-    reject_unknown(json_body(allow_empty=True), set())
+    parse(EmptyBody, json_body(allow_empty=True))
     session = payments.cancel_payment_session(g.application, g.mode, session_id)
     return serialize_session(session)

@@ -1,4 +1,5 @@
-"""Reading JSON request bodies per §2: 415 for other types, json_invalid, objects only."""
+"""Reading JSON request bodies (docs/api.md §2): 415 for other types, json_invalid, objects
+only."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Management API (JWT): an application's webhook endpoints (contract §3), plus, as additions,
-secret rotation and the delivery log."""
+"""Management API (JWT): an application's webhook endpoints (docs/api.md §3), plus, as
+additions, secret rotation and the delivery log."""
 
 from __future__ import annotations
 
@@ -8,39 +8,26 @@ from flask import g, request
 from kadosei.api.blueprint import bp
 from kadosei.api.decorators import jwt_required
 from kadosei.api.request import json_body
-from kadosei.api.serializers import serialize_event, serialize_list
-from kadosei.models import WebhookDelivery, WebhookEndpoint
-from kadosei.models.base import isoformat
+from kadosei.models import WebhookEndpoint
+from kadosei.representation import (
+    serialize_deleted_webhook_endpoint,
+    serialize_event,
+    serialize_list,
+    serialize_webhook_delivery,
+    serialize_webhook_endpoint,
+)
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import (
+    EmptyBody,
+    WebhookDeliveryListQuery,
+    WebhookEndpointCreate,
+    WebhookEndpointListQuery,
+    WebhookEndpointUpdate,
+)
 from kadosei.services import applications
 from kadosei.services import webhook_endpoints as endpoints
-from kadosei.services.pagination import parse_limit
-from kadosei.services.validation import reject_unknown
 
 BASE = "/applications/<app_id>/webhook_endpoints"
-
-
-def serialize_webhook_endpoint(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict:
-    body = endpoints.endpoint_summary(endpoint)
-    if with_secret:
-        body["secret"] = endpoint.secret
-    return body
-
-
-def serialize_delivery(delivery: WebhookDelivery) -> dict:
-    return {
-        "id": delivery.id,
-        "object": "webhook_delivery",
-        "endpoint_id": delivery.endpoint_id,
-        "event_id": delivery.event_id,
-        "event_type": delivery.event_type,
-        "status": delivery.status,
-        "attempt_count": delivery.attempt_count,
-        "last_status_code": delivery.last_status_code,
-        "last_attempt_at": isoformat(delivery.last_attempt_at),
-        "next_attempt_at": isoformat(delivery.next_attempt_at),
-        "created_at": isoformat(delivery.created_at),
-        "completed_at": isoformat(delivery.completed_at),
-    }
 
 
 def _endpoint(app_id: str, we_id: str) -> WebhookEndpoint:
@@ -52,11 +39,9 @@ def _endpoint(app_id: str, we_id: str) -> WebhookEndpoint:
 @jwt_required
 def list_webhook_endpoints(app_id: str):
     application = applications.get_application(g.merchant.id, app_id)
+    query = parse(WebhookEndpointListQuery, request.args.to_dict())
     page = endpoints.page_endpoints(
-        application,
-        mode=request.args.get("mode"),
-        limit=parse_limit(request.args.get("limit")),
-        starting_after=request.args.get("starting_after"),
+        application, mode=query.mode, limit=query.limit, starting_after=query.starting_after
     )
     return serialize_list(page, serialize_webhook_endpoint)
 
@@ -65,7 +50,8 @@ def list_webhook_endpoints(app_id: str):
 @jwt_required
 def create_webhook_endpoint(app_id: str):
     application = applications.get_application(g.merchant.id, app_id)
-    endpoint = endpoints.create_endpoint(application, json_body(), user_id=g.user.id)
+    fields = parse(WebhookEndpointCreate, json_body())
+    endpoint = endpoints.create_endpoint(application, fields, user_id=g.user.id)
     return serialize_webhook_endpoint(endpoint, with_secret=True), 201
 
 
@@ -79,7 +65,8 @@ def get_webhook_endpoint(app_id: str, we_id: str):
 @jwt_required
 def update_webhook_endpoint(app_id: str, we_id: str):
     endpoint = _endpoint(app_id, we_id)
-    updated = endpoints.update_endpoint(endpoint, json_body(), user_id=g.user.id)
+    changes = parse(WebhookEndpointUpdate, json_body())
+    updated = endpoints.update_endpoint(endpoint, changes, user_id=g.user.id)
     return serialize_webhook_endpoint(updated)
 
 
@@ -87,13 +74,13 @@ def update_webhook_endpoint(app_id: str, we_id: str):
 @jwt_required
 def delete_webhook_endpoint(app_id: str, we_id: str):
     endpoint = endpoints.delete_endpoint(_endpoint(app_id, we_id), user_id=g.user.id)
-    return {"id": endpoint.id, "object": "webhook_endpoint", "deleted": True}
+    return serialize_deleted_webhook_endpoint(endpoint)
 
 
 @bp.post(f"{BASE}/<we_id>/test")
 @jwt_required
 def test_webhook_endpoint(app_id: str, we_id: str):
-    reject_unknown(json_body(allow_empty=True), set())
+    parse(EmptyBody, json_body(allow_empty=True))
     event = endpoints.send_test_event(_endpoint(app_id, we_id))
     return serialize_event(event), 201
 
@@ -101,7 +88,7 @@ def test_webhook_endpoint(app_id: str, we_id: str):
 @bp.post(f"{BASE}/<we_id>/rotate_secret")
 @jwt_required
 def rotate_webhook_secret(app_id: str, we_id: str):
-    reject_unknown(json_body(allow_empty=True), set())
+    parse(EmptyBody, json_body(allow_empty=True))
     endpoint = endpoints.rotate_secret(_endpoint(app_id, we_id), user_id=g.user.id)
     return serialize_webhook_endpoint(endpoint, with_secret=True)
 
@@ -109,11 +96,12 @@ def rotate_webhook_secret(app_id: str, we_id: str):
 @bp.get(f"{BASE}/<we_id>/deliveries")
 @jwt_required
 def list_webhook_deliveries(app_id: str, we_id: str):
+    query = parse(WebhookDeliveryListQuery, request.args.to_dict())
     page = endpoints.page_deliveries(
         _endpoint(app_id, we_id),
-        status=request.args.get("status"),
-        event_type=request.args.get("event_type"),
-        limit=parse_limit(request.args.get("limit")),
-        starting_after=request.args.get("starting_after"),
+        status=query.status,
+        event_type=query.event_type,
+        limit=query.limit,
+        starting_after=query.starting_after,
     )
-    return serialize_list(page, serialize_delivery)
+    return serialize_list(page, serialize_webhook_delivery)

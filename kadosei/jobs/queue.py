@@ -18,7 +18,7 @@ EMBEDDED_HOST = "127.0.0.1"
 def redis_url(app: Flask | None = None) -> str:
     """``REDIS_URL``, or the embedded queue server's address when it is unset."""
     app = app or current_app
-    configured = app.config.get("REDIS_URL")
+    configured = app.config["REDIS_URL"]
     if configured:
         return configured
     return f"redis://{EMBEDDED_HOST}:{app.config['KADOSEI_EMBEDDED_QUEUE_PORT']}/0"

@@ -1,27 +1,36 @@
-"""Periodic sweeps run by every worker: idempotent, so several workers may run them at once."""
+"""Periodic sweeps run by every worker: idempotent, so several workers may run them at once.
+``create_app`` registers each one (``kadosei._register_sweeps``); nothing registers on import."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from flask import Flask, current_app
+
+from kadosei.extensions import db
+
 log = logging.getLogger("kadosei.jobs")
 
-# Feature modules register their sweeps here (e.g. expire sessions, re-enqueue due deliveries).
-SWEEPS: list[Callable[[], object]] = []
+Sweep = Callable[[], object]
+_EXTENSION = "kadosei_sweeps"
 
 
-def register_sweep(func: Callable[[], object]) -> Callable[[], object]:
-    if func not in SWEEPS:
-        SWEEPS.append(func)
-    return func
+def register_sweep(app: Flask, sweep: Sweep) -> None:
+    """Have this app's workers run ``sweep`` at start and every sweep interval."""
+    sweeps = app.extensions.setdefault(_EXTENSION, [])
+    if sweep not in sweeps:
+        sweeps.append(sweep)
+
+
+def registered_sweeps(app: Flask) -> list[Sweep]:
+    """The app's sweeps, in the order they run."""
+    return list(app.extensions.get(_EXTENSION, []))
 
 
 def run_sweeps() -> None:
-    """Run every registered sweep once; one failing never stops the others."""
-    from kadosei.extensions import db
-
-    for sweep in list(SWEEPS):
+    """Run every sweep of the current app once; one failing never stops the others."""
+    for sweep in registered_sweeps(current_app):
         try:
             sweep()
         except Exception:

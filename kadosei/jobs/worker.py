@@ -10,6 +10,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rq import SimpleWorker
 
+from kadosei.extensions import db
+from kadosei.jobs.embedded import EmbeddedRedisServer
 from kadosei.jobs.queue import get_queue, redis_connection
 from kadosei.jobs.sweeps import run_sweeps
 
@@ -20,8 +22,6 @@ class AppWorker(SimpleWorker):
     """Runs jobs in-process inside the app context and returns DB connections after each."""
 
     def perform_job(self, job, queue) -> bool:
-        from kadosei.extensions import db
-
         try:
             return super().perform_job(job, queue)
         finally:
@@ -43,9 +43,7 @@ def worker_command(burst: bool, sweep_interval: float) -> None:
     """Run a jobs worker (webhook deliveries, delayed provider events, expiry sweeps)."""
     app = current_app._get_current_object()
     embedded = None
-    if not app.config.get("REDIS_URL"):
-        from kadosei.jobs.embedded import EmbeddedRedisServer
-
+    if not app.config["REDIS_URL"]:
         port = app.config["KADOSEI_EMBEDDED_QUEUE_PORT"]
         embedded = EmbeddedRedisServer(port=port).start()
         click.echo(f"REDIS_URL is unset: embedded queue server on {embedded.url}")

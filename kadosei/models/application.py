@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
 from kadosei.models.base import SequencedMixin, new_id, utcnow
+from kadosei.schemas import limits
 
 MODES = ("test", "live")
 
@@ -18,8 +19,8 @@ class Application(SequencedMixin, db.Model):
 
     id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("app"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    description: Mapped[str | None] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(limits.APPLICATION_NAME_MAX))
+    description: Mapped[str | None] = mapped_column(String(limits.APPLICATION_DESCRIPTION_MAX))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
 
@@ -45,7 +46,7 @@ class ApiKey(SequencedMixin, db.Model):
     id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("key"))
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     mode: Mapped[str] = mapped_column(String(4))
-    name: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(limits.API_KEY_NAME_MAX))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(20))
     last4: Mapped[str] = mapped_column(String(4))

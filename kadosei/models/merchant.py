@@ -10,13 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
 from kadosei.models.base import SequencedMixin, new_id, random_base62, utcnow
+from kadosei.schemas import limits
 
 
 class Merchant(SequencedMixin, db.Model):
     __tablename__ = "merchants"
 
     id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("mer"))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(limits.MERCHANT_NAME_MAX))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="merchant")
@@ -27,7 +28,7 @@ class User(UserMixin, SequencedMixin, db.Model):
 
     id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("usr"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="owner")
     # A platform operator (not a merchant role): may change platform-wide settings such as

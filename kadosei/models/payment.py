@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
 from kadosei.models.base import SequencedMixin, new_id, utcnow
+from kadosei.schemas import limits
 
 SESSION_STATUSES = ("open", "processing", "succeeded", "failed", "canceled", "expired")
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired"})
@@ -32,9 +33,9 @@ class PaymentSession(SequencedMixin, db.Model):
     payment_method: Mapped[str] = mapped_column(String(20))
     success_url: Mapped[str] = mapped_column(Text)
     cancel_url: Mapped[str] = mapped_column(Text)
-    reference: Mapped[str | None] = mapped_column(String(255), index=True)
-    description: Mapped[str | None] = mapped_column(String(1000))
-    customer_email: Mapped[str | None] = mapped_column(String(320))
+    reference: Mapped[str | None] = mapped_column(String(limits.REFERENCE_MAX), index=True)
+    description: Mapped[str | None] = mapped_column(String(limits.SESSION_DESCRIPTION_MAX))
+    customer_email: Mapped[str | None] = mapped_column(String(limits.EMAIL_MAX))
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
     provider: Mapped[str | None] = mapped_column(String(40))
     failure_code: Mapped[str | None] = mapped_column(String(60))
@@ -114,7 +115,7 @@ class IdempotencyRecord(SequencedMixin, db.Model):
 
     application_id: Mapped[str] = mapped_column(String(40))
     mode: Mapped[str] = mapped_column(String(4))
-    key: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(limits.IDEMPOTENCY_KEY_MAX))
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default="in_progress")
     response_code: Mapped[int | None]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
 from kadosei.models.base import SequencedMixin, new_id, utcnow
+from kadosei.schemas import limits
 
 
 class WebhookEndpoint(SequencedMixin, db.Model):
@@ -18,7 +19,7 @@ class WebhookEndpoint(SequencedMixin, db.Model):
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     mode: Mapped[str] = mapped_column(String(4))
     url: Mapped[str] = mapped_column(Text)
-    description: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(String(limits.WEBHOOK_DESCRIPTION_MAX))
     events: Mapped[list] = mapped_column(JSON, default=list)  # empty: every type
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))

@@ -8,6 +8,9 @@ from flask_login import current_user, login_required
 from kadosei.errors import KadoseiError
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm, ApiKeyForm, ApplicationForm
+from kadosei.schemas.limits import API_KEY_NAME_MAX, APPLICATION_NAME_MAX
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import ApiKeyCreate, ApplicationCreate, ApplicationUpdate
 from kadosei.services import api_keys, applications
 
 
@@ -28,7 +31,7 @@ def create_application():
         data = {"name": form.name.data, "description": form.description.data or None}
         try:
             application = applications.create_application(
-                current_user.merchant_id, data, user_id=current_user.id
+                current_user.merchant_id, parse(ApplicationCreate, data), user_id=current_user.id
             )
         except KadoseiError as exc:
             flash(exc.message, "error")
@@ -36,7 +39,7 @@ def create_application():
             flash(f"Application “{application.name}” created.", "success")
             return redirect(url_for("portal.show_application", app_id=application.id))
     else:
-        flash("Give the application a name (at most 100 characters).", "error")
+        flash(f"Give the application a name (at most {APPLICATION_NAME_MAX} characters).", "error")
     return redirect(url_for("portal.dashboard"))
 
 
@@ -61,12 +64,12 @@ def rename_application(app_id: str):
     if form.validate_on_submit():
         data = {"name": form.name.data, "description": form.description.data or None}
         try:
-            applications.update_application(application, data)
+            applications.update_application(application, parse(ApplicationUpdate, data))
             flash("Application updated.", "success")
         except KadoseiError as exc:
             flash(exc.message, "error")
     else:
-        flash("The name is required (at most 100 characters).", "error")
+        flash(f"The name is required (at most {APPLICATION_NAME_MAX} characters).", "error")
     return redirect(url_for("portal.show_application", app_id=app_id))
 
 
@@ -86,11 +89,12 @@ def create_api_key(app_id: str):
     application = applications.get_application(current_user.merchant_id, app_id)
     form = ApiKeyForm()
     if not form.validate_on_submit():
-        flash("Choose a mode; the name is at most 100 characters.", "error")
+        flash(f"Choose a mode; the name is at most {API_KEY_NAME_MAX} characters.", "error")
         return redirect(url_for("portal.show_application", app_id=app_id))
     data = {"mode": form.mode.data, "name": form.name.data or None}
     try:
-        created = api_keys.create_api_key(application, data, user_id=current_user.id)
+        fields = parse(ApiKeyCreate, data)
+        created = api_keys.create_api_key(application, fields, user_id=current_user.id)
     except KadoseiError as exc:
         flash(exc.message, "error")
         return redirect(url_for("portal.show_application", app_id=app_id))

@@ -12,6 +12,8 @@ from kadosei.extensions import limiter
 from kadosei.login_limits import limit_failed_logins
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm, LoginForm, SignupForm
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import Signup
 from kadosei.services import accounts
 from kadosei.services.accounts import end_portal_sessions
 
@@ -41,7 +43,7 @@ def same_site_next(target: str | None) -> str:
 
 
 def _signup_limit() -> str:
-    return current_app.config.get("SIGNUP_RATE_LIMIT", "20 per hour")
+    return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -52,9 +54,15 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            accounts.sign_up(
-                form.merchant_name.data, form.email.data, form.password.data, request.remote_addr
+            signup = parse(
+                Signup,
+                {
+                    "name": form.merchant_name.data,
+                    "email": form.email.data,
+                    "password": form.password.data,
+                },
             )
+            accounts.sign_up(signup, request.remote_addr)
         except KadoseiError as exc:
             field = {"email": form.email, "password": form.password}.get(exc.param or "")
             if field is not None:

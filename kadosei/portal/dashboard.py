@@ -6,11 +6,9 @@ from flask import render_template, request
 from flask_login import current_user, login_required
 
 from kadosei.models import MODES
-from kadosei.portal.blueprint import NAV_ITEMS, bp
+from kadosei.portal.blueprint import bp
 from kadosei.portal.charts import HEIGHT, PAD, WIDTH, volume_and_rate_chart
 from kadosei.services.reporting import merchant_dashboard
-
-NAV_ITEMS.insert(0, ("portal.show_dashboard", "Dashboard"))
 
 
 @bp.get("/dashboard")

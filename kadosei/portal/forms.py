@@ -1,4 +1,5 @@
-"""Portal forms (flask-wtf: CSRF on every one). Business rules live in the services."""
+"""Portal forms (flask-wtf: CSRF on every one). Business rules live in the services; the
+limits are the API's (``kadosei.schemas.limits``), so a form refuses what the API refuses."""
 
 from __future__ import annotations
 
@@ -13,19 +14,36 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from kadosei.schemas.limits import (
+    API_KEY_NAME_MAX,
+    APPLICATION_DESCRIPTION_MAX,
+    APPLICATION_NAME_MAX,
+    EMAIL_MAX,
+    LOGIN_PASSWORD_MAX,
+    MERCHANT_NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+)
+
 
 class SignupForm(FlaskForm):
-    merchant_name = StringField("Business name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Work e-mail", validators=[DataRequired(), Email(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=128)])
+    merchant_name = StringField(
+        "Business name", validators=[DataRequired(), Length(max=MERCHANT_NAME_MAX)]
+    )
+    email = EmailField("Work e-mail", validators=[DataRequired(), Email(), Length(max=EMAIL_MAX)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ")]
     )
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=LOGIN_PASSWORD_MAX)]
+    )
 
 
 class ActionForm(FlaskForm):
@@ -33,12 +51,14 @@ class ActionForm(FlaskForm):
 
 
 class ApplicationForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=500)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=APPLICATION_NAME_MAX)])
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=APPLICATION_DESCRIPTION_MAX)]
+    )
 
 
 class ApiKeyForm(FlaskForm):
     mode = SelectField(
         "Mode", choices=[SelectChoice("test", "Test"), SelectChoice("live", "Live")], default="test"
     )
-    name = StringField("Name (optional)", validators=[Optional(), Length(max=100)])
+    name = StringField("Name (optional)", validators=[Optional(), Length(max=API_KEY_NAME_MAX)])

@@ -1,4 +1,4 @@
-"""Payment sessions in the portal: a filtered list and a detail page (API.md §8)."""
+"""Payment sessions in the portal: a filtered list and a detail page (docs/api.md §8)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from flask import render_template, request, url_for
 from flask_login import current_user, login_required
 
 from kadosei.models import SESSION_STATUSES
-from kadosei.portal.blueprint import NAV_ITEMS, bp
+from kadosei.portal.blueprint import bp
 from kadosei.services import applications, event_log, payments, provider_notifications
 
-NAV_ITEMS.append(("portal.list_payments", "Payments"))
 PAGE_SIZE = 25
 FILTERS = ("application", "mode", "status", "reference")
 

@@ -6,10 +6,8 @@ from flask import render_template, request
 from flask_login import current_user, login_required
 
 from kadosei.models import MODES
-from kadosei.portal.blueprint import NAV_ITEMS, bp
+from kadosei.portal.blueprint import bp
 from kadosei.services.routing_overview import routing_overview
-
-NAV_ITEMS.append(("portal.show_routing", "Routing"))
 
 
 @bp.get("/routing")

@@ -1,4 +1,4 @@
-"""Webhook endpoints in the portal (API.md §8): endpoints per application, each with its secret
+"""Webhook endpoints in the portal (docs/api.md §8): endpoints per application, each with its secret
 (revealed on request), enable/disable, rotation, a test event, the delivery log and resend."""
 
 from __future__ import annotations
@@ -20,22 +20,30 @@ from wtforms.validators import DataRequired, Length, Optional
 from kadosei.errors import KadoseiError
 from kadosei.models import EVENT_TYPES, Application, WebhookEndpoint
 from kadosei.models.base import utcnow
-from kadosei.portal.blueprint import APPLICATION_LINKS, bp
+from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm
+from kadosei.schemas.limits import URL_MAX, WEBHOOK_DESCRIPTION_MAX
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import (
+    WebhookDeliveryListQuery,
+    WebhookEndpointCreate,
+    WebhookEndpointUpdate,
+)
 from kadosei.services import applications
 from kadosei.services import webhook_endpoints as endpoints
 
-APPLICATION_LINKS.append(("portal.list_webhook_endpoints", "Webhooks"))
 PAGE_SIZE = 25
 BASE = "/applications/<app_id>/webhooks"
 
 
 class EndpointForm(FlaskForm):
-    url = URLField("Endpoint URL", validators=[DataRequired(), Length(max=2048)])
+    url = URLField("Endpoint URL", validators=[DataRequired(), Length(max=URL_MAX)])
     mode = SelectField(
         "Mode", choices=[SelectChoice("test", "Test"), SelectChoice("live", "Live")], default="test"
     )
-    description = TextAreaField("Description (optional)", validators=[Optional(), Length(max=500)])
+    description = TextAreaField(
+        "Description (optional)", validators=[Optional(), Length(max=WEBHOOK_DESCRIPTION_MAX)]
+    )
     events = SelectMultipleField(
         "Events (none ticked: every event)",
         choices=[SelectChoice(t) for t in endpoints.SUBSCRIBABLE_EVENTS],
@@ -88,12 +96,13 @@ def create_webhook_endpoint(app_id: str):
     application = _scope(app_id)
     form = EndpointForm()
     if not form.validate_on_submit():
-        flash("Enter the endpoint's URL (at most 2048 characters) and choose a mode.", "error")
+        flash(
+            f"Enter the endpoint's URL (at most {URL_MAX} characters) and choose a mode.", "error"
+        )
         return redirect(url_for("portal.list_webhook_endpoints", app_id=app_id))
     try:
-        endpoint = endpoints.create_endpoint(
-            application, {**_form_data(form), "mode": form.mode.data}, user_id=current_user.id
-        )
+        fields = parse(WebhookEndpointCreate, {**_form_data(form), "mode": form.mode.data})
+        endpoint = endpoints.create_endpoint(application, fields, user_id=current_user.id)
     except KadoseiError as exc:
         flash(exc.message, "error")
         return redirect(url_for("portal.list_webhook_endpoints", app_id=app_id))
@@ -123,10 +132,11 @@ def update_webhook_endpoint(app_id: str, we_id: str):
     _, endpoint = _endpoint(app_id, we_id)
     form = EndpointSettingsForm()
     if not form.validate_on_submit():
-        flash("Enter a URL (at most 2048 characters); pick events from the list.", "error")
+        flash(f"Enter a URL (at most {URL_MAX} characters); pick events from the list.", "error")
         return _back(app_id, we_id)
     try:
-        endpoints.update_endpoint(endpoint, _form_data(form), user_id=current_user.id)
+        changes = parse(WebhookEndpointUpdate, _form_data(form))
+        endpoints.update_endpoint(endpoint, changes, user_id=current_user.id)
         flash("Endpoint saved.", "success")
     except KadoseiError as exc:
         flash(exc.message, "error")
@@ -148,7 +158,8 @@ def disable_webhook_endpoint(app_id: str, we_id: str):
 def _set_enabled(app_id: str, we_id: str, enabled: bool, message: str):
     _, endpoint = _endpoint(app_id, we_id)
     if ActionForm().validate_on_submit():
-        endpoints.update_endpoint(endpoint, {"enabled": enabled}, user_id=current_user.id)
+        changes = WebhookEndpointUpdate(enabled=enabled)
+        endpoints.update_endpoint(endpoint, changes, user_id=current_user.id)
         flash(message, "success")
     return _back(app_id, we_id)
 
@@ -223,9 +234,11 @@ def _render_endpoint(application: Application, endpoint: WebhookEndpoint, *, rev
     filters = {
         name: (request.args.get(name) or "").strip() or None for name in ("status", "event_type")
     }
+    query = parse(WebhookDeliveryListQuery, {name: v for name, v in filters.items() if v})
     page = endpoints.page_deliveries(
         endpoint,
-        **filters,
+        status=query.status,
+        event_type=query.event_type,
         limit=PAGE_SIZE,
         starting_after=request.args.get("starting_after") or None,
     )

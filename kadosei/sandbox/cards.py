@@ -1,4 +1,4 @@
-"""The sandbox's test cards (contract §6) and card-number checks."""
+"""The sandbox's test cards (docs/api.md §6) and card-number checks."""
 
 from __future__ import annotations
 

@@ -34,5 +34,5 @@ def post_notification(provider: str, body: bytes, headers: Mapping[str, str]) ->
 
 def _receiver_base_url() -> str:
     """kadosei's public origin (HTTPS), as configured for the notification URL."""
-    public = urlsplit(current_app.config.get("KADOSEI_PUBLIC_URL") or "https://localhost")
+    public = urlsplit(current_app.config["KADOSEI_PUBLIC_URL"])
     return f"https://{public.netloc or 'localhost'}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from kadosei.jobs.sweeps import register_sweep
 from kadosei.sandbox import payments
 from kadosei.sandbox.delivery import post_notification
 from kadosei.sandbox.models import utcnow
@@ -42,7 +41,6 @@ def complete_processing_payment(reference: str) -> bool:
     return payments.complete_processing(reference)
 
 
-@register_sweep
 def sweep_sandbox_payments() -> None:
     """Complete overdue delayed cards and send notifications the queue never delivered."""
     now = utcnow()

@@ -25,7 +25,6 @@ from kadosei.sandbox.store import reading, transaction
 
 SEND_NOTIFICATION = "kadosei.sandbox.jobs.send_notification"
 COMPLETE_PROCESSING = "kadosei.sandbox.jobs.complete_processing_payment"
-DEFAULT_PROCESSING_SECONDS = 5
 METHOD_DECLINE = ("payment_declined", "The customer did not authorize the payment.")
 CUSTOMER_CANCELED = ("canceled", "The customer canceled the payment.")
 
@@ -118,7 +117,7 @@ def pay_by_card(
         outcome = DECLINED
     completes_at = None
     if outcome.status == "processing":
-        seconds = current_app.config.get("SANDBOX_PROCESSING_SECONDS", DEFAULT_PROCESSING_SECONDS)
+        seconds = current_app.config["SANDBOX_PROCESSING_SECONDS"]
         completes_at = utcnow() + timedelta(seconds=seconds)
     changed = _change(payment, outcome, card_last4=card_number[-4:], completes_at=completes_at)
     if changed and outcome.status == "processing":

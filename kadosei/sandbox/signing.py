@@ -14,7 +14,7 @@ from flask import current_app
 def signing_secret(provider: str) -> bytes:
     """The provider's notification secret: ``SANDBOX_SIGNING_SECRETS[provider]`` when set,
     otherwise derived from ``SECRET_KEY`` so every process of a deployment agrees."""
-    configured = (current_app.config.get("SANDBOX_SIGNING_SECRETS") or {}).get(provider)
+    configured = current_app.config["SANDBOX_SIGNING_SECRETS"].get(provider)
     if configured:
         return configured.encode()
     key = current_app.config["SECRET_KEY"].encode()

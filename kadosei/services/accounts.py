@@ -10,19 +10,16 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kadosei.errors import AuthenticationFailed, InvalidRequest, invalid, missing
+from kadosei.errors import AuthenticationFailed, invalid
 from kadosei.extensions import db
 from kadosei.models import Merchant, User
 from kadosei.models.base import utcnow
-from kadosei.services import validation
+from kadosei.schemas.limits import EMAIL_MAX, LOGIN_PASSWORD_MAX
+from kadosei.schemas.requests import Signup
 from kadosei.services.audit import record_audit
 
 log = logging.getLogger(__name__)
 
-MIN_PASSWORD = 10
-MAX_PASSWORD = 128
-MAX_LOGIN_PASSWORD = 1024
-MAX_EMAIL = 320
 # Verified against when the e-mail is unknown, so both paths take the same time.
 _DUMMY_HASH: dict[tuple, str] = {}
 
@@ -40,44 +37,34 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def check_password_strength(password: object, param: str = "password") -> str:
-    if not isinstance(password, str) or not password:
-        raise InvalidRequest(f"{param} is required", param=param, code="parameter_missing")
-    if len(password) < MIN_PASSWORD:
-        raise invalid(param, f"{param} must be at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise invalid(param, f"{param} must be at most {MAX_PASSWORD} characters")
-    return password
-
-
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def create_merchant(name: object, email: object, password: object, ip: str | None = None):
+def create_merchant(signup: Signup, ip: str | None = None) -> tuple[Merchant, User]:
     """A merchant and its owner user, in one commit (the operator's CLI: a taken address is
     said plainly; the portal's sign-up uses :func:`sign_up`, which says nothing)."""
-    merchant_name, address, secret = _signup_fields(name, email, password)
+    address = signup.email.lower()
     if find_user_by_email(address) is not None:
         raise invalid("email", "An account with this e-mail already exists")
-    merchant, user = _add_merchant(merchant_name, address, hash_password(secret), ip)
+    merchant, user = _add_merchant(signup.name, address, hash_password(signup.password), ip)
     db.session.commit()
     return merchant, user
 
 
-def sign_up(name: object, email: object, password: object, ip: str | None = None) -> None:
+def sign_up(signup: Signup, ip: str | None = None) -> None:
     """Self-service sign-up that, like log-in, never tells whether an address has an account.
 
     A new address gets a merchant and its owner. A taken one gets nothing new, costs the same
     password hash, and is audited on the existing account (where a product with mail would
     tell its owner); in development a log line says so. The caller answers both alike.
     """
-    merchant_name, address, secret = _signup_fields(name, email, password)
-    password_hash = hash_password(secret)
+    address = signup.email.lower()
+    password_hash = hash_password(signup.password)
     existing = find_user_by_email(address)
     if existing is None:
         try:
-            _add_merchant(merchant_name, address, password_hash, ip)
+            _add_merchant(signup.name, address, password_hash, ip)
             db.session.commit()
             return
         except IntegrityError:  # a concurrent sign-up took the address first
@@ -93,13 +80,6 @@ def sign_up(name: object, email: object, password: object, ip: str | None = None
         log.warning("sign-up for %s: that address already has an account; nothing created", address)
 
 
-def _signup_fields(name: object, email: object, password: object) -> tuple[str, str, str]:
-    data = {"name": name, "email": email}
-    merchant_name = validation.string(data, "name", max_length=200, required=True)
-    address = validation.email(data, "email", required=True).lower()
-    return merchant_name, address, check_password_strength(password)
-
-
 def _add_merchant(name: str, address: str, password_hash: str, ip: str | None):
     merchant = Merchant(name=name)
     db.session.add(merchant)
@@ -111,27 +91,17 @@ def _add_merchant(name: str, address: str, password_hash: str, ip: str | None):
     return merchant, user
 
 
-def _credential(value: object, param: str) -> str:
-    """A present string field of a log-in; its content is never judged here (no hints)."""
-    if value is None or value == "":
-        raise missing(param)
-    if not isinstance(value, str):
-        raise invalid(param, f"{param} must be a string")
-    return value
-
-
-def authenticate(email: object, password: object, ip: str | None = None) -> User:
+def authenticate(email: str, password: str, ip: str | None = None) -> User:
     """The user for these credentials, or ``401 invalid_credentials`` either way.
 
     An unknown e-mail costs the same password hash as a known one, so timing tells nothing.
     """
-    address = _credential(email, "email")
-    secret = _credential(password, "password")
+    address, secret = email, password
     user = find_user_by_email(address) if _plausible_email(address) else None
     hasher = _hasher()
     try:
-        if user is None or len(secret) > MAX_LOGIN_PASSWORD:
-            hasher.verify(_dummy_hash(hasher), secret[:MAX_LOGIN_PASSWORD] + "\x00")
+        if user is None or len(secret) > LOGIN_PASSWORD_MAX:
+            hasher.verify(_dummy_hash(hasher), secret[:LOGIN_PASSWORD_MAX] + "\x00")
             raise VerificationError  # the dummy hash never verifies; this is for the reader
         hasher.verify(user.password_hash, secret)
     except (VerificationError, InvalidHashError):
@@ -150,7 +120,7 @@ def authenticate(email: object, password: object, ip: str | None = None) -> User
 
 def _plausible_email(address: str) -> bool:
     """Worth a look-up: not overlong and free of NUL (which PostgreSQL text cannot hold)."""
-    return len(address) <= MAX_EMAIL and "\x00" not in address
+    return len(address) <= EMAIL_MAX and "\x00" not in address
 
 
 def _dummy_hash(hasher: PasswordHasher) -> str:

@@ -10,11 +10,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from kadosei.errors import AuthenticationFailed
+from kadosei.errors import AuthenticationFailed, invalid
 from kadosei.extensions import db
-from kadosei.models import MODES, ApiKey, Application
+from kadosei.models import ApiKey, Application
 from kadosei.models.base import random_base62, utcnow
-from kadosei.services import validation
+from kadosei.schemas.requests import ApiKeyCreate
 from kadosei.services.audit import record_audit
 
 SECRET_LENGTH = 44  # base62 characters: ~262 bits, more than 32 random bytes
@@ -41,13 +41,13 @@ def key_digest(secret: str) -> str:
     return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
 
 
-def create_api_key(application: Application, data: dict, *, user_id: str | None = None):
+def create_api_key(
+    application: Application, fields: ApiKeyCreate, *, user_id: str | None = None
+) -> NewApiKey:
     """A new key for ``application``; the secret is returned here and never again."""
-    validation.reject_unknown(data, {"mode", "name"})
-    mode = validation.choice(data, "mode", MODES, required=True)
-    name = validation.string(data, "name", max_length=100)
+    mode, name = fields.mode, fields.name
     if application.archived:
-        raise validation.invalid("application", "An archived application cannot get new keys")
+        raise invalid("application", "An archived application cannot get new keys")
     secret = f"ks_{mode}_{random_base62(SECRET_LENGTH)}"
     key = ApiKey(
         application_id=application.id,

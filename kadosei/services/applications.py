@@ -7,15 +7,16 @@ from sqlalchemy import select
 from kadosei.errors import not_found
 from kadosei.extensions import db
 from kadosei.models import ApiKey, Application
-from kadosei.services import validation
+from kadosei.schemas.requests import ApplicationCreate, ApplicationUpdate
 from kadosei.services.audit import record_audit
 
 
-def create_application(merchant_id: str, data: dict, *, user_id: str | None = None):
-    validation.reject_unknown(data, {"name", "description"})
-    name = validation.string(data, "name", max_length=100, required=True)
-    description = validation.string(data, "description", max_length=500)
-    application = Application(merchant_id=merchant_id, name=name, description=description)
+def create_application(
+    merchant_id: str, fields: ApplicationCreate, *, user_id: str | None = None
+) -> Application:
+    application = Application(
+        merchant_id=merchant_id, name=fields.name, description=fields.description
+    )
     db.session.add(application)
     db.session.flush()
     record_audit(
@@ -25,16 +26,10 @@ def create_application(merchant_id: str, data: dict, *, user_id: str | None = No
     return application
 
 
-def update_application(application: Application, data: dict) -> Application:
-    validation.reject_unknown(data, {"name", "description"})
-    # Check every field before changing any: a refused request changes nothing.
-    changes = {}
-    if "name" in data:
-        changes["name"] = validation.string(data, "name", max_length=100, required=True)
-    if "description" in data:
-        changes["description"] = validation.string(data, "description", max_length=500)
-    for field, value in changes.items():
-        setattr(application, field, value)
+def update_application(application: Application, changes: ApplicationUpdate) -> Application:
+    """Set the fields present in ``changes`` (``description: null`` clears it)."""
+    for field in changes.model_fields_set:
+        setattr(application, field, getattr(changes, field))
     db.session.commit()
     return application
 

@@ -1,5 +1,5 @@
 """Attempts: starting a session's checkout at a provider (with failover) and confirming, when
-the customer comes back, what the provider says (API.md §5).
+the customer comes back, what the provider says (docs/api.md §5).
 
 A session never has two live attempts: the attempt is claimed (``creating``) under the
 session's row lock, then the provider is called without any lock held.

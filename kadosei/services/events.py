@@ -1,9 +1,9 @@
 """Events and the webhook outbox: written in the caller's transaction, enqueued after commit.
 
 ``record_event`` adds the event and one ``WebhookDelivery`` row per subscribed endpoint to the
-current transaction (flush only). The new delivery ids are kept on the session; once the
-transaction commits, the webhooks package enqueues them (``kadosei.webhooks.outbox``). If that
-enqueue fails, the sweeper finds the due rows: nothing is lost.
+current transaction (flush only) and hands each to the outbox (``kadosei.webhooks.outbox``),
+which enqueues them once the transaction commits. If that enqueue fails, the sweeper finds the
+due rows: nothing is lost.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from kadosei.extensions import db
 from kadosei.models import Event, WebhookDelivery, WebhookEndpoint
-
-NEW_DELIVERIES = "kadosei_new_deliveries"
+from kadosei.webhooks.outbox import queue_after_commit
 
 
 def record_event(
@@ -42,7 +41,7 @@ def record_event(
         )
         db.session.add(delivery)
         db.session.flush()
-        db.session.info.setdefault(NEW_DELIVERIES, []).append(delivery.id)
+        queue_after_commit(delivery.id)
     return event
 
 

@@ -18,11 +18,10 @@ from sqlalchemy.exc import IntegrityError
 
 from kadosei.errors import IdempotencyConflict, invalid
 from kadosei.extensions import db
-from kadosei.jobs.sweeps import register_sweep
 from kadosei.models import IdempotencyRecord
 from kadosei.models.base import utcnow
+from kadosei.schemas.limits import IDEMPOTENCY_KEY_MAX
 
-MAX_KEY_LENGTH = 255
 KEEP_FOR = timedelta(hours=24)
 # An in-progress row older than this was left by a crashed request: its work never committed
 # (the result and the row's completion commit together), so a retry may take it over.
@@ -42,9 +41,10 @@ def request_fingerprint(data: dict) -> str:
 
 
 def check_key(key: str) -> str:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
         raise invalid(
-            "Idempotency-Key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters"
+            "Idempotency-Key",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters",
         )
     return key
 
@@ -115,7 +115,6 @@ def release(application_id: str, mode: str, key: str) -> None:
     db.session.commit()
 
 
-@register_sweep
 def prune_idempotency_records() -> int:
     """Forget keys older than 24 hours (a periodic sweep)."""
     result = db.session.execute(

@@ -1,4 +1,4 @@
-"""Provider notifications (API.md §5 step 4): verify, record, apply through the state machine.
+"""Provider notifications (docs/api.md §5 step 4): verify, record, apply through the state machine.
 
 Every verified notification is stored with the effect it had, including the duplicate, late
 and out-of-order ones that change nothing. One that does not verify is a 400 and changes

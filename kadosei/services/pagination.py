@@ -1,32 +1,20 @@
-"""Cursor pagination, newest first in exact creation order (§2 Lists)."""
+"""Cursor pagination, newest first in exact creation order (docs/api.md §2 Lists). A
+request's ``limit`` and ``starting_after`` are parsed by ``kadosei.schemas.requests.PageQuery``."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 
-from kadosei.errors import NotFound, invalid
+from kadosei.errors import NotFound
 from kadosei.extensions import db
-
-_LIMIT = re.compile(r"[0-9]{1,3}")
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 
 
 @dataclass(frozen=True)
 class Page:
     items: list
     has_more: bool
-
-
-def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise invalid("limit", f"limit must be an integer between 1 and {MAX_LIMIT}")
-    return int(raw)
 
 
 def paginate(query: Select, model, *, limit: int, starting_after: str | None) -> Page:

@@ -1,4 +1,4 @@
-"""Payment sessions: create (with ``Idempotency-Key``), read, list and cancel (API.md §4)."""
+"""Payment sessions: create (with ``Idempotency-Key``), read, list and cancel (docs/api.md §4)."""
 
 from __future__ import annotations
 
@@ -11,36 +11,46 @@ from kadosei.extensions import db
 from kadosei.models import SESSION_STATUSES, Application, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.providers.base import PaymentUnderWay, ProviderError
+from kadosei.schemas.requests import PaymentSessionCreate
 from kadosei.services import idempotency, session_expiry
 from kadosei.services.idempotency import StoredResponse
 from kadosei.services.pagination import Page, paginate
 from kadosei.services.provider_choice import eligible_providers
-from kadosei.services.session_fields import SessionFields, parse_session_fields
 from kadosei.services.session_state import lock_session, session_payload, transition
 
 
 def create_payment_session(
-    application: Application, mode: str, data: dict, *, idempotency_key: str | None = None
+    application: Application,
+    mode: str,
+    fields: PaymentSessionCreate,
+    *,
+    idempotency_key: str | None = None,
 ) -> StoredResponse:
-    """Create a session and return the API response (the first one again for a replayed key)."""
+    """Create a session and return the API response (the first one again for a replayed key).
+
+    ``fields`` were validated for ``mode`` (``parse(..., context={"mode": mode})``)."""
     if idempotency_key is None:
-        return _create(application, mode, data)
+        return _create(application, mode, fields)
     key = idempotency.check_key(idempotency_key)
     app_id = application.id
-    replay = idempotency.claim(app_id, mode, key, idempotency.request_fingerprint(data))
+    fingerprint = idempotency.request_fingerprint(fields.model_dump(exclude_unset=True))
+    replay = idempotency.claim(app_id, mode, key, fingerprint)
     if replay is not None:
         return replay
     try:
-        return _create(application, mode, data, idempotency_key=key)
+        return _create(application, mode, fields, idempotency_key=key)
     except BaseException:
         idempotency.release(app_id, mode, key)
         raise
 
 
 def _create(
-    application: Application, mode: str, data: dict, *, idempotency_key: str | None = None
+    application: Application,
+    mode: str,
+    fields: PaymentSessionCreate,
+    *,
+    idempotency_key: str | None = None,
 ) -> StoredResponse:
-    fields = parse_session_fields(data, mode)
     if not eligible_providers(mode, fields.payment_method, fields.currency):
         raise Unprocessable(
             f"No provider available for {fields.payment_method} in {fields.currency} "
@@ -57,7 +67,9 @@ def _create(
     return response
 
 
-def _new_session(application: Application, mode: str, fields: SessionFields) -> PaymentSession:
+def _new_session(
+    application: Application, mode: str, fields: PaymentSessionCreate
+) -> PaymentSession:
     now = utcnow()
     return PaymentSession(
         merchant_id=application.merchant_id,
@@ -72,7 +84,7 @@ def _new_session(application: Application, mode: str, fields: SessionFields) -> 
         reference=fields.reference,
         description=fields.description,
         customer_email=fields.customer_email,
-        metadata_=fields.metadata,
+        metadata_=dict(fields.metadata),
         conflict=False,
         created_at=now,
         updated_at=now,

@@ -10,20 +10,18 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from kadosei.models import PaymentSession
+from kadosei.providers import registry
 from kadosei.providers.base import Provider
+from kadosei.services import routing
 from kadosei.services.currencies import minor_unit
 
 
 def eligible_providers(mode: str, method: str, currency: str) -> list[Provider]:
     """Enabled providers in ``mode`` that support ``method`` in ``currency``."""
-    from kadosei.providers import registry  # the provider registry is built beside us
-
     return list(registry.eligible_providers(mode, method, currency))
 
 
 def get_provider(name: str) -> Provider | None:
-    from kadosei.providers import registry
-
     return registry.get_provider(name)
 
 
@@ -38,6 +36,4 @@ def fee_for(provider: Provider, method: str, amount: int, currency: str) -> int 
 
 def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
     """The providers to try for ``session``, best first, each with its explanation."""
-    from kadosei.services import routing  # routing reaches the registry, built beside us
-
     return routing.rank_providers(session)

@@ -14,7 +14,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from kadosei.extensions import db
-from kadosei.jobs.sweeps import register_sweep
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.services.attempts import confirm_with_provider
@@ -26,7 +25,6 @@ QUIET_FOR = timedelta(minutes=10)
 BATCH = 100
 
 
-@register_sweep
 def reconcile_quiet_sessions() -> int:
     """Confirm with the provider every ``processing`` session quiet for ``QUIET_FOR``."""
     now = utcnow()

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from kadosei.extensions import db
 from kadosei.jobs.queue import redis_url
 from kadosei.models import Attempt, PaymentSession
+from kadosei.providers import registry
 from kadosei.providers.base import Provider
 from kadosei.routing import Params, Router, StoreUnavailable, candidate_fee
 from kadosei.routing.redis_store import RedisStore
@@ -44,7 +45,6 @@ TAUGHT_TTL_SECONDS = 14 * 24 * 3600
 TAUGHT_OUTCOMES = frozenset({"succeeded", "failed", "error"})
 # Errors that are the request's fault, not the provider's: no evidence about the provider.
 NOT_THE_PROVIDERS_FAULT = frozenset({"provider_bad_request"})
-STORE_PAUSE_SECONDS = 5.0
 _PENDING = "kadosei_routing_outcomes"
 
 
@@ -95,8 +95,8 @@ def routing_client(app: Flask) -> redis.Redis:
     """A Redis client for routing alone: tight timeouts and no retries."""
     return redis.Redis.from_url(
         redis_url(app),
-        socket_connect_timeout=app.config.get("KADOSEI_ROUTING_CONNECT_TIMEOUT", 0.1),
-        socket_timeout=app.config.get("KADOSEI_ROUTING_SOCKET_TIMEOUT", 0.25),
+        socket_connect_timeout=app.config["KADOSEI_ROUTING_CONNECT_TIMEOUT"],
+        socket_timeout=app.config["KADOSEI_ROUTING_SOCKET_TIMEOUT"],
         retry=Retry(NoBackoff(), 0),
     )
 
@@ -106,13 +106,13 @@ def get_router(app: Flask | None = None) -> Router:
     app = app or current_app
     router = app.extensions.get("kadosei_router")
     if router is None:
-        params = app.config.get("KADOSEI_ROUTING_PARAMS") or Params()
+        params = app.config["KADOSEI_ROUTING_PARAMS"] or Params()
         if isinstance(params, Mapping):
             params = Params(**params)
-        pause = app.config.get("KADOSEI_ROUTING_STORE_PAUSE", STORE_PAUSE_SECONDS)
+        pause = app.config["KADOSEI_ROUTING_STORE_PAUSE"]
         client = routing_client(app)
         store = PausingStore(RedisStore(client, prefix=PREFIX), client, pause)
-        router = Router(seed=app.config.get("KADOSEI_ROUTING_SEED"), store=store, params=params)
+        router = Router(seed=app.config["KADOSEI_ROUTING_SEED"], store=store, params=params)
         routing_rules.load_configured_rules(app)
         app.extensions["kadosei_router"] = router
     return router
@@ -120,7 +120,7 @@ def get_router(app: Flask | None = None) -> Router:
 
 def routing_now() -> float:
     """Seconds for the router: ``KADOSEI_ROUTING_CLOCK()`` when configured, else wall time."""
-    clock = current_app.config.get("KADOSEI_ROUTING_CLOCK")
+    clock = current_app.config["KADOSEI_ROUTING_CLOCK"]
     return float(clock()) if clock is not None else time.time()
 
 
@@ -150,8 +150,6 @@ def provider_candidate(provider: Provider, method: str, currency: str) -> dict[s
 
 def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
     """The providers to try for ``session``, best first, each with its explanation."""
-    from kadosei.providers import registry
-
     eligible = registry.eligible_providers(session.mode, session.payment_method, session.currency)
     by_name = {provider.name: provider for provider in eligible}
     rules = routing_rules.rules_for(session.merchant_id)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from kadosei.errors import invalid
 from kadosei.extensions import db
 from kadosei.models import MODES, PaymentSession
+from kadosei.providers import registry
 from kadosei.routing import StoreUnavailable
 from kadosei.services import routing, routing_rules
 
@@ -57,8 +58,6 @@ def merchant_segments(merchant_id: str, mode: str) -> list[tuple[str, str, int]]
 
 def routing_overview(merchant_id: str, mode: str) -> RoutingOverview:
     """The router's current view of every segment the merchant uses in ``mode``."""
-    from kadosei.providers import registry
-
     if mode not in MODES:
         raise invalid("mode", f"mode must be one of {', '.join(MODES)}")
     rules = routing_rules.rules_for(merchant_id)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +25,10 @@ from flask import Flask, current_app
 from sqlalchemy import or_, select
 
 from kadosei.config import ConfigError
-from kadosei.errors import KadoseiError, invalid, missing, not_found
+from kadosei.errors import InvalidRequest, KadoseiError, invalid, missing, not_found
 from kadosei.extensions import db
 from kadosei.models import ROUTING_RULE_KINDS, Merchant, RoutingRule
-from kadosei.services.validation import reject_unknown
+from kadosei.providers.registry import all_providers
 
 CONFIG_KEY = "KADOSEI_ROUTING"
 _FIELDS = {
@@ -85,7 +84,11 @@ def clean_rule_data(kind: str, data: Mapping[str, Any], known: Iterable[str]) ->
     if kind not in ROUTING_RULE_KINDS:
         raise invalid("kind", f"kind must be one of {', '.join(ROUTING_RULE_KINDS)}")
     name = _FIELDS[kind]
-    reject_unknown(dict(data), {name})
+    for given in data:
+        if given != name:
+            raise InvalidRequest(
+                f"Received unknown parameter: {given}", param=given, code="parameter_unknown"
+            )
     value = data.get(name)
     if value is None:
         raise missing(name)
@@ -171,12 +174,10 @@ def _configured_rule(position: int, item: Any, known: list[str]) -> Rule:
 def load_configured_rules(app: Flask) -> list[Rule]:
     """Parse and keep the app's ``KADOSEI_ROUTING`` (once per app; ``create_app`` calls this
     so that a bad setting stops the start, not a checkout)."""
-    from kadosei.providers.registry import all_providers
-
     rules = app.extensions.get("kadosei_routing_rules")
     if rules is None:
         known = [provider.name for provider in all_providers()]
-        raw = app.config.get(CONFIG_KEY) or os.environ.get(CONFIG_KEY)
+        raw = app.config[CONFIG_KEY]
         rules = parse_configured_rules(raw, known)
         app.extensions["kadosei_routing_rules"] = rules
     return rules
@@ -255,8 +256,6 @@ def add_rule(
     kind: str, data: Mapping[str, Any], merchant_id: str | None = None, note: str | None = None
 ) -> RoutingRule:
     """Store a rule (checked against the registry and the merchants); commits."""
-    from kadosei.providers.registry import all_providers
-
     cleaned = clean_rule_data(kind, data, [p.name for p in all_providers()])
     known_merchant = select(Merchant.id).where(Merchant.id == merchant_id)
     if merchant_id is not None and db.session.scalar(known_merchant) is None:

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from kadosei.errors import KadoseiError
 from kadosei.extensions import db
-from kadosei.jobs.sweeps import register_sweep
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.providers.base import PaymentUnderWay, ProviderError
@@ -93,7 +92,6 @@ def expire_session_if_due(session_id: str) -> bool:
     return True
 
 
-@register_sweep
 def expire_due_sessions(batch: int = SWEEP_BATCH) -> int:
     """The periodic job: expire open sessions past ``expires_at`` (never processing ones)."""
     now = utcnow()

@@ -19,8 +19,9 @@ from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession, SessionTransition
 from kadosei.models.base import utcnow
 from kadosei.providers.base import PROVIDER_STATUSES, PaymentStatus
+from kadosei.representation import serialize_session
+from kadosei.services import routing
 from kadosei.services.events import record_event
-from kadosei.services.representation import serialize_session
 
 log = logging.getLogger("kadosei.payments")
 
@@ -149,8 +150,6 @@ def report_outcome(attempt: Attempt, outcome: str) -> None:
     records it. The learned router learns from it once the transaction commits (and from an
     attempt's first outcome only); it neither commits nor raises.
     """
-    from kadosei.services import routing
-
     routing.report_outcome(attempt, outcome)
 
 

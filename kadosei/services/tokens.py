@@ -17,10 +17,11 @@ import jwt
 from flask import current_app
 from sqlalchemy import exists, select, update
 
-from kadosei.errors import AuthenticationFailed, invalid, missing
+from kadosei.errors import AuthenticationFailed, missing
 from kadosei.extensions import db
 from kadosei.models import Merchant, RefreshToken, User
 from kadosei.models.base import new_id, utcnow
+from kadosei.schemas.limits import REFRESH_TOKEN_MAX
 from kadosei.services.audit import record_audit
 
 ALGORITHM = "HS256"
@@ -34,15 +35,6 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
-
-    def to_dict(self) -> dict:
-        return {
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-            "refresh_token": self.refresh_token,
-            "refresh_expires_in": self.refresh_expires_in,
-        }
 
 
 def _digest(token: str) -> str:
@@ -132,7 +124,7 @@ def login_tokens(user: User) -> TokenPair:
     return pair
 
 
-def refresh_tokens(token: object, ip: str | None = None) -> TokenPair:
+def refresh_tokens(token: str, ip: str | None = None) -> TokenPair:
     """Rotate: the presented token is spent; presenting a spent one revokes its family."""
     row = _find_refresh(token)
     now = utcnow()
@@ -155,13 +147,15 @@ def refresh_tokens(token: object, ip: str | None = None) -> TokenPair:
     return pair
 
 
-def log_out(refresh_token: object = None, access_token: str | None = None) -> None:
+def log_out(refresh_token: str | None = None, access_token: str | None = None) -> None:
     """Logout: revoke the refresh token's whole family and the presented access token's, so
     neither the refresh tokens nor the access tokens issued in them work any more (idempotent
     for known tokens). An access token that is not valid is ignored beside a refresh token and
     refused (401) alone; with neither, ``refresh_token`` is missing."""
     families: set[str] = set()
-    if refresh_token is not None or access_token is None:
+    if refresh_token is None and access_token is None:
+        raise missing("refresh_token")
+    if refresh_token is not None:
         families.add(_find_refresh(refresh_token).family_id)
     if access_token is not None:
         try:
@@ -174,12 +168,8 @@ def log_out(refresh_token: object = None, access_token: str | None = None) -> No
     db.session.commit()
 
 
-def _find_refresh(token: object) -> RefreshToken:
-    if token is None or token == "":
-        raise missing("refresh_token")
-    if not isinstance(token, str):
-        raise invalid("refresh_token", "refresh_token must be a string")
-    if not token.startswith(REFRESH_PREFIX) or len(token) > 200:
+def _find_refresh(token: str) -> RefreshToken:
+    if not token.startswith(REFRESH_PREFIX) or len(token) > REFRESH_TOKEN_MAX:
         raise AuthenticationFailed("The refresh token is not valid")
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.digest == _digest(token)))
     if row is None:

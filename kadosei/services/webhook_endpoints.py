@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 
 from kadosei.errors import Unprocessable, invalid, not_found
 from kadosei.extensions import db
-from kadosei.models import EVENT_TYPES, MODES, Application, Event, WebhookDelivery, WebhookEndpoint
-from kadosei.models.base import isoformat, utcnow
-from kadosei.services import validation
+from kadosei.models import Application, Event, WebhookDelivery, WebhookEndpoint
+from kadosei.models.base import utcnow
+from kadosei.representation import serialize_webhook_endpoint
+from kadosei.schemas.fields import DELIVERY_STATUSES, SUBSCRIBABLE_EVENTS
+from kadosei.schemas.requests import WebhookEndpointCreate, WebhookEndpointUpdate
 from kadosei.services.audit import record_audit
 from kadosei.services.events import record_event
 from kadosei.services.pagination import Page, paginate, scoped
@@ -20,10 +22,7 @@ from kadosei.webhooks.destinations import UnsafeDestination, check_endpoint_url
 from kadosei.webhooks.outbox import enqueue_delivery
 from kadosei.webhooks.signing import new_secret
 
-CREATE_FIELDS = frozenset({"url", "mode", "events", "description"})
-UPDATE_FIELDS = frozenset({"url", "events", "enabled", "description"})
-SUBSCRIBABLE_EVENTS = tuple(t for t in EVENT_TYPES if t != "webhook.test")
-DELIVERY_STATUSES = ("pending", "succeeded", "failed", "canceled")
+__all__ = ["DELIVERY_STATUSES", "SUBSCRIBABLE_EVENTS"]  # the portal's choices
 ROTATION_GRACE = timedelta(hours=24)
 MAX_ENDPOINTS = 16  # per application and mode
 
@@ -39,9 +38,7 @@ def page_endpoints(
 ) -> Page:
     query = _live_endpoints(application)
     if mode is not None:
-        query = query.where(
-            WebhookEndpoint.mode == validation.choice({"mode": mode}, "mode", MODES)
-        )
+        query = query.where(WebhookEndpoint.mode == mode)
     return paginate(query, WebhookEndpoint, limit=limit, starting_after=starting_after)
 
 
@@ -56,14 +53,11 @@ def get_endpoint(application: Application, endpoint_id: str) -> WebhookEndpoint:
 
 
 def create_endpoint(
-    application: Application, data: dict, *, user_id: str | None = None
+    application: Application, fields: WebhookEndpointCreate, *, user_id: str | None = None
 ) -> WebhookEndpoint:
     """A new endpoint with a fresh ``whsec_`` secret, subscribed to ``events`` (default all)."""
-    validation.reject_unknown(data, CREATE_FIELDS)
-    mode = validation.choice(data, "mode", MODES, required=True)
-    url = _checked_url(data, mode)
-    events = _event_types(data)
-    description = validation.string(data, "description", max_length=500)
+    mode = fields.mode
+    url = _checked_url(fields.url, mode)
     if application.archived:
         raise invalid("application", "An archived application cannot get webhook endpoints")
     if _count(application, mode) >= MAX_ENDPOINTS:
@@ -72,8 +66,8 @@ def create_endpoint(
         application_id=application.id,
         mode=mode,
         url=url,
-        events=events or [],
-        description=description,
+        events=list(fields.events),
+        description=fields.description,
         secret=new_secret(),
     )
     db.session.add(endpoint)
@@ -84,21 +78,19 @@ def create_endpoint(
 
 
 def update_endpoint(
-    endpoint: WebhookEndpoint, data: dict, *, user_id: str | None = None
+    endpoint: WebhookEndpoint, changes: WebhookEndpointUpdate, *, user_id: str | None = None
 ) -> WebhookEndpoint:
     """Change url, events, description or enabled; disabling stops pending deliveries."""
-    validation.reject_unknown(data, UPDATE_FIELDS)
-    if "url" in data:
-        endpoint.url = _checked_url(data, endpoint.mode)
-    if "events" in data:
-        endpoint.events = _event_types(data) or []
-    if "description" in data:
-        endpoint.description = validation.string(data, "description", max_length=500)
-    enabled = validation.boolean(data, "enabled")
-    if "enabled" in data and enabled is None:
-        raise invalid("enabled", "enabled must be true or false")
-    if enabled is not None and enabled != endpoint.enabled:
-        _set_enabled(endpoint, enabled)
+    given = changes.model_fields_set
+    # The URL is checked before anything changes: a refused request changes nothing.
+    url = _checked_url(changes.url, endpoint.mode) if "url" in given else endpoint.url
+    endpoint.url = url
+    if "events" in given:
+        endpoint.events = list(changes.events or [])
+    if "description" in given:
+        endpoint.description = changes.description
+    if "enabled" in given and changes.enabled != endpoint.enabled:
+        _set_enabled(endpoint, changes.enabled)
     db.session.flush()
     _audit("webhook_endpoint.updated", endpoint, user_id)
     db.session.commit()
@@ -140,27 +132,11 @@ def send_test_event(endpoint: WebhookEndpoint) -> Event:
         endpoint.application_id,
         endpoint.mode,
         "webhook.test",
-        endpoint_summary(endpoint),
+        serialize_webhook_endpoint(endpoint),
         only_endpoint=endpoint,
     )
     db.session.commit()
     return event
-
-
-def endpoint_summary(endpoint: WebhookEndpoint) -> dict:
-    """The endpoint as events and the API show it (never its secret)."""
-    return {
-        "id": endpoint.id,
-        "object": "webhook_endpoint",
-        "application_id": endpoint.application_id,
-        "mode": endpoint.mode,
-        "url": endpoint.url,
-        "description": endpoint.description,
-        "events": list(endpoint.events or []),
-        "enabled": endpoint.enabled,
-        "disabled_reason": endpoint.disabled_reason,
-        "created_at": isoformat(endpoint.created_at),
-    }
 
 
 def page_deliveries(
@@ -172,10 +148,7 @@ def page_deliveries(
     starting_after: str | None,
 ) -> Page:
     """The endpoint's delivery log, newest first, optionally by status and event type."""
-    filters = {"status": status, "event_type": event_type}
-    validation.choice(filters, "status", DELIVERY_STATUSES)
-    validation.choice(filters, "event_type", EVENT_TYPES)
-    query = scoped(WebhookDelivery, endpoint_id=endpoint.id, **filters)
+    query = scoped(WebhookDelivery, endpoint_id=endpoint.id, status=status, event_type=event_type)
     return paginate(query, WebhookDelivery, limit=limit, starting_after=starting_after)
 
 
@@ -224,30 +197,14 @@ def _count(application: Application, mode: str) -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def _checked_url(data: dict, mode: str) -> str:
-    url = validation.string(data, "url", max_length=2048, required=True)
+def _checked_url(url: str, mode: str) -> str:
+    """Where a webhook may go in ``mode`` (live: https, never an internal address)."""
     try:
         return check_endpoint_url(
             url, mode, allow_private=current_app.config["KADOSEI_WEBHOOK_ALLOW_PRIVATE"]
         )
     except UnsafeDestination as exc:
         raise invalid("url", str(exc)) from None
-
-
-def _event_types(data: dict) -> list[str] | None:
-    """A list of known event types, without repeats; ``[]`` or absent means every type."""
-    value = data.get("events")
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise invalid("events", "events must be a list of event types")
-    unknown = [item for item in value if item not in SUBSCRIBABLE_EVENTS]
-    if unknown:
-        raise invalid(
-            "events",
-            f"Unknown event type {unknown[0]!r}; choose from: {', '.join(SUBSCRIBABLE_EVENTS)}",
-        )
-    return list(dict.fromkeys(value))
 
 
 def _set_enabled(endpoint: WebhookEndpoint, enabled: bool) -> None:

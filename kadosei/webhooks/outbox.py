@@ -1,6 +1,7 @@
-"""The outbox: delivery rows are written in the caller's transaction (``record_event``); once
-that transaction commits, their jobs go on the queue. A failed enqueue never reaches the caller:
-the rows stay ``pending`` and the sweeper queues them again."""
+"""The outbox: delivery rows are written in the caller's transaction (``record_event`` notes
+each with ``queue_after_commit``); once that transaction commits, their jobs go on the queue. A
+failed enqueue never reaches the caller: the rows stay ``pending`` and the sweeper queues them
+again."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from sqlalchemy.orm import Session
 
 from kadosei.extensions import db
 from kadosei.jobs.queue import enqueue
-from kadosei.services.events import NEW_DELIVERIES
 
 log = logging.getLogger("kadosei.webhooks")
 
 DELIVER_JOB = "kadosei.webhooks.delivery.deliver_webhook"
+# The session's ``info`` key listing the deliveries its transaction created.
+NEW_DELIVERIES = "kadosei_new_deliveries"
+
+
+def queue_after_commit(delivery_id: str) -> None:
+    """Queue the (flushed) delivery's first try once the current transaction commits."""
+    db.session.info.setdefault(NEW_DELIVERIES, []).append(delivery_id)
 
 
 def delivery_job_id(delivery_id: str, tries_made: int) -> str:

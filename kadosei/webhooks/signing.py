@@ -1,4 +1,4 @@
-"""Standard Webhooks signing (contract §7), with the ``standardwebhooks`` library itself.
+"""Standard Webhooks signing (docs/api.md §7), with the ``standardwebhooks`` library itself.
 
 During a secret rotation's grace period a message carries one ``v1,…`` signature per valid
 secret, space-separated, so a receiver holding either secret verifies it.
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 from kadosei.models import Event, WebhookEndpoint
-from kadosei.models.base import isoformat
+from kadosei.representation import serialize_webhook_message
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -37,15 +37,8 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
 
 
 def event_body(event: Event) -> str:
-    """The JSON body of §7: the event as the API shows it, minus ``object``."""
-    payload = {
-        "id": event.id,
-        "type": event.type,
-        "created_at": isoformat(event.created_at),
-        "mode": event.mode,
-        "data": event.data,
-    }
-    return json.dumps(payload, separators=(",", ":"))
+    """The JSON body of §7, compact."""
+    return json.dumps(serialize_webhook_message(event), separators=(",", ":"))
 
 
 def signed_headers(

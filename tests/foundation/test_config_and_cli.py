@@ -1,12 +1,23 @@
-"""Settings (§9) and the operator's create-merchant command."""
+"""Settings (docs/api.md §9) and the operator's create-merchant command."""
 
 from __future__ import annotations
+
+import ast
+import re
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from kadosei.config import LOCAL_PUBLIC_URL, ConfigError, load_config, normalize_database_url
+from kadosei.config import (
+    BASE_DIR,
+    DECLARED,
+    LOCAL_PUBLIC_URL,
+    SETTINGS,
+    ConfigError,
+    load_config,
+    normalize_database_url,
+)
 from kadosei.models import Merchant, User
 from kadosei.services import accounts
 
@@ -165,3 +176,79 @@ def test_create_merchant_refuses_a_weak_password_or_taken_email(app, db, factori
     assert weak.exit_code != 0 and "password" in weak.output
     assert taken.exit_code != 0 and "already exists" in taken.output
     assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_the_readme_configuration_table_is_the_declared_settings(app):
+    result = app.test_cli_runner().invoke(args=["settings"])
+    readme = (BASE_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Configuration\n", 1)[1].split("\n### ", 1)[0]
+    table = "".join(line + "\n" for line in section.splitlines() if line.startswith("|"))
+
+    assert result.exit_code == 0, result.output
+    assert table == result.output
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
+    assert documented == {setting.env for setting in SETTINGS if setting.env}
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "key", "value"),
+    [
+        ("KADOSEI_WEBHOOK_TIMEOUT", "2.5", "KADOSEI_WEBHOOK_TIMEOUT", 2.5),
+        ("KADOSEI_JWT_ACCESS_TTL", "60", "JWT_ACCESS_TTL", 60),
+        ("KADOSEI_WEBHOOK_ALLOW_PRIVATE", "yes", "KADOSEI_WEBHOOK_ALLOW_PRIVATE", True),
+        ("KADOSEI_PUBLIC_URL", "https://pay.example/", "KADOSEI_PUBLIC_URL", "https://pay.example"),
+        (
+            "DATABASE_URL",
+            "postgresql://u@h/db",
+            "SQLALCHEMY_DATABASE_URI",
+            "postgresql+psycopg://u@h/db",
+        ),
+        ("KADOSEI_ROUTING", '{"rules": []}', "KADOSEI_ROUTING", '{"rules": []}'),
+    ],
+)
+def test_an_environment_variable_sets_its_setting(monkeypatch, variable, text, key, value):
+    monkeypatch.setenv(variable, text)
+
+    assert load_config({"KADOSEI_ENV": "testing"})[key] == value
+
+
+def test_an_empty_environment_variable_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("KADOSEI_EMBEDDED_QUEUE_PORT", "")
+    monkeypatch.setenv("REDIS_URL", "")
+
+    config = load_config({"KADOSEI_ENV": "testing"})
+
+    assert config["KADOSEI_EMBEDDED_QUEUE_PORT"] == 16379
+    assert config["REDIS_URL"] is None
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_code_reads_only_declared_settings_without_defaults_of_its_own():
+    """Outside config.py no module reads the environment, and every ``config["X"]`` it reads
+    is declared (``config.get("X", default)`` would be a second default)."""
+    problems = []
+    for path in sorted((BASE_DIR / "kadosei").rglob("*.py")):
+        if path.name == "config.py" and path.parent.name == "kadosei":
+            continue
+        where = path.relative_to(BASE_DIR)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
+                problems.append(f"{where}:{node.lineno} reads the environment")
+            method = node.func if isinstance(node, ast.Call) else None
+            if isinstance(method, ast.Attribute) and _reads_with_default(method):
+                problems.append(f"{where}:{node.lineno} config.{method.attr}(…)")
+            if isinstance(node, ast.Subscript) and _is_config(node.value):
+                key = node.slice
+                if isinstance(key, ast.Constant) and key.value not in DECLARED:
+                    problems.append(f"{where}:{node.lineno} undeclared {key.value}")
+
+    assert problems == []
+
+
+def _reads_with_default(method: ast.Attribute) -> bool:
+    return method.attr in {"get", "setdefault"} and _is_config(method.value)
+
+
+def _is_config(node: ast.expr) -> bool:
+    named = isinstance(node, ast.Name) and node.id in {"config", "cfg"}
+    return named or (isinstance(node, ast.Attribute) and node.attr == "config")

@@ -1,4 +1,4 @@
-"""HTTPS only (§2), the proxy setting, request ids and security headers."""
+"""HTTPS only (docs/api.md §2), the proxy setting, request ids and security headers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Management auth (§3): login, access-token checks, refresh rotation and family revocation."""
+"""Management auth (docs/api.md §3): login, access-token checks, refresh rotation and family
+revocation."""
 
 from __future__ import annotations
 

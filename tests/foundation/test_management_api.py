@@ -1,4 +1,5 @@
-"""Management API (§3): merchant, applications, API keys; isolation, bad input, lists."""
+"""Management API (docs/api.md §3): merchant, applications, API keys; isolation, bad input,
+lists."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from foundation_support import Portal, csrf_token
 from sqlalchemy import func, select
 
 from kadosei.models import AuditEvent, Merchant, User
+from kadosei.schemas.requests import Signup
 from kadosei.services import accounts
 from tests.factories import PASSWORD
 
@@ -288,8 +289,8 @@ def test_in_development_the_log_says_when_a_sign_up_address_was_taken(app, facto
     factories.make_merchant(email="taken@example.com")
     app.config["KADOSEI_ENV"] = "development"  # this test's own app, torn down after it
 
-    accounts.sign_up("Shop", "taken@example.com", PASSWORD)
-    accounts.sign_up("Shop", "fresh@example.com", PASSWORD)
+    accounts.sign_up(Signup(name="Shop", email="taken@example.com", password=PASSWORD))
+    accounts.sign_up(Signup(name="Shop", email="fresh@example.com", password=PASSWORD))
 
     taken = [r.getMessage() for r in caplog.records if "already has an account" in r.getMessage()]
     assert taken == [

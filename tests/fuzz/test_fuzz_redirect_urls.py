@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 
 from kadosei.errors import KadoseiError
 from kadosei.portal.auth import same_site_next
+from kadosei.schemas.limits import URL_MAX
+from kadosei.schemas.parsing import parse
+from kadosei.schemas.requests import PaymentSessionCreate
 from kadosei.services.checkout_links import with_session_id
-from kadosei.services.session_fields import MAX_URL_LENGTH, redirect_url
 
 # Pieces a URL is made of: mostly what a merchant writes, with the characters parsers
 # disagree about mixed in now and then.
@@ -74,12 +76,16 @@ SESSION_IDS = st.from_regex(r"\Aps_[0-9A-Za-z]{24}\Z") | ANY_TEXT.filter(bool)
 _AUTHORITY = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
 
+SESSION = {"amount": 1999, "currency": "EUR", "payment_method": "card"}
+
+
 def _checked(url: str, mode: str) -> str | None:
-    """``redirect_url``'s verdict: the URL, or None for a 400."""
+    """The session model's verdict on ``url`` as a success_url: the URL, or None for a 400."""
+    body = {**SESSION, "success_url": url, "cancel_url": "https://shop.example/cart"}
     try:
-        return redirect_url({"url": url}, "url", mode)
+        return parse(PaymentSessionCreate, body, context={"mode": mode}).success_url
     except KadoseiError as exc:
-        assert exc.status == 400 and exc.param == "url"
+        assert exc.status == 400 and exc.param == "success_url"
         return None
 
 
@@ -127,7 +133,7 @@ def test_the_session_id_is_appended_and_nothing_else_changes(app, url, session_i
     kept = [p for p in before.query.split("&") if p and p.split("=", 1)[0] != "session_id"]
     assert after.query.split("&")[:-1] == kept
     assert parse_qs(after.query, keep_blank_values=True)["session_id"] == [session_id]
-    if len(landed) <= MAX_URL_LENGTH:
+    if len(landed) <= URL_MAX:
         assert _checked(landed, "test") == landed
 
 

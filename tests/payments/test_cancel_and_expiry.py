@@ -1,5 +1,6 @@
-"""Cancel (API.md §4 Other calls) and expiry by time (§4 Statuses): the provider-side checkout
-is ended first; a payment under way keeps the session open; processing never expires."""
+"""Cancel (docs/api.md §4 Other calls) and expiry by time (§4 Statuses): the provider-side
+checkout is ended first; a payment under way keeps the session open; processing never
+expires."""
 
 from __future__ import annotations
 

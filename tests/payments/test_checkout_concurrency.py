@@ -1,5 +1,5 @@
 """Two tabs (or a double click) racing on one checkout against a live threaded server: one
-session never gets two live attempts (API.md §5 step 2)."""
+session never gets two live attempts (docs/api.md §5 step 2)."""
 
 from __future__ import annotations
 

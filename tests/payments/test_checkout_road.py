@@ -1,5 +1,5 @@
 """The whole road through the real sandbox providers: create, checkout, hosted page, pay,
-notification, return, final status and events (API.md §4–§6)."""
+notification, return, final status and events (docs/api.md §4–§6)."""
 
 from __future__ import annotations
 

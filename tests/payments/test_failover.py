@@ -1,4 +1,4 @@
-"""Failover (API.md §5 step 2): a provider that is down or erroring is skipped for the next
+"""Failover (docs/api.md §5 step 2): a provider that is down or erroring is skipped for the next
 one the router ranks; when every one fails the customer sees "try again" and the session
 stays open. Whatever order the router chooses, the invariants below hold."""
 

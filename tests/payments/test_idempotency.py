@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on session creation (API.md §4): replay, reuse with another body, a
+"""``Idempotency-Key`` on session creation (docs/api.md §4): replay, reuse with another body, a
 refused request's key can be retried, scoping, and real concurrency never makes two."""
 
 from __future__ import annotations

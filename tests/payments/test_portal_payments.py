@@ -1,4 +1,4 @@
-"""The portal's payment pages (API.md §8): the signed-in merchant's sessions only, filters,
+"""The portal's payment pages (docs/api.md §8): the signed-in merchant's sessions only, filters,
 the detail page with attempts and why, transitions, events, notifications, the conflict."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from payments_support import MerchantApi, csrf_token, post_notification, signed_notification
 
 from kadosei.models import Attempt
+from kadosei.schemas.requests import WebhookEndpointCreate
 from kadosei.services import webhook_endpoints
 from tests.conftest import HttpsClient
 from tests.factories import PASSWORD
@@ -44,7 +45,7 @@ def test_the_detail_page_shows_attempts_why_and_the_conflict(app, factories, cli
     application = factories.make_application(merchant_row)
     merchant = MerchantApi(client, factories.make_api_key(application)[1])
     endpoint = webhook_endpoints.create_endpoint(
-        application, {"url": "https://hooks.shop.example/kadosei", "mode": "test"}
+        application, WebhookEndpointCreate(url="https://hooks.shop.example/kadosei", mode="test")
     )
     session = merchant.create_session(description="Blue teapot")
     customer.go_to_hosted_page(session)

@@ -1,6 +1,6 @@
-"""§5 step 5: ``session_id=ps_…`` is *appended* to the merchant's URL; the merchant's own
-query stays exactly as written (percent-encodings, bare flags, order), so a return URL the
-merchant signed still verifies."""
+"""docs/api.md §5 step 5: ``session_id=ps_…`` is *appended* to the merchant's URL; the
+merchant's own query stays exactly as written (percent-encodings, bare flags, order), so a
+return URL the merchant signed still verifies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The state machine under real provider notifications (API.md §4 Statuses, §5 step 4):
+"""The state machine under real provider notifications (docs/api.md §4 Statuses, §5 step 4):
 terminal states are final; duplicate, out-of-order and forged notifications change nothing;
 a success after the session ended is flagged as a conflict, never lost."""
 

@@ -1,4 +1,4 @@
-"""Every field rule of ``POST /api/v1/payment_sessions`` (API.md §4): a clear 400 in the
+"""Every field rule of ``POST /api/v1/payment_sessions`` (docs/api.md §4): a clear 400 in the
 contract's envelope, naming the parameter, and nothing written."""
 
 from __future__ import annotations

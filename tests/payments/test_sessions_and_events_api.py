@@ -1,4 +1,4 @@
-"""Reading sessions and events (API.md §2 Lists, §4): newest first, paging, filters, and
+"""Reading sessions and events (docs/api.md §2 Lists, §4): newest first, paging, filters, and
 tenant and mode isolation (another's object is 404 resource_missing)."""
 
 from __future__ import annotations

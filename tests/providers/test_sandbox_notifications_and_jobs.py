@@ -11,7 +11,7 @@ from sandbox_support import act, create_checkout, pay, payment
 from sqlalchemy import select
 
 from kadosei.jobs.queue import get_queue, redis_connection
-from kadosei.jobs.sweeps import SWEEPS
+from kadosei.jobs.sweeps import registered_sweeps
 from kadosei.jobs.worker import AppWorker
 from kadosei.models import ProviderNotification
 from kadosei.models.base import utcnow
@@ -112,7 +112,7 @@ def test_the_delayed_card_completes_through_a_real_rq_worker(app, client, db):
 
 
 def test_the_sweep_is_registered_for_every_worker(app):
-    assert sweep_sandbox_payments in SWEEPS
+    assert sweep_sandbox_payments in registered_sweeps(app)
 
 
 def test_the_sweep_completes_an_overdue_delayed_card_the_queue_lost(client, db):

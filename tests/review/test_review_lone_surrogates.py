@@ -1,5 +1,5 @@
 """A lone surrogate (``"\\ud800"``) is valid JSON but not storable text: every JSON endpoint
-answers a 400 in the envelope naming the field, and nothing is written (API.md §2)."""
+answers a 400 in the envelope naming the field, and nothing is written (docs/api.md §2)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from webhook_support import Receiver, emit, make_endpoint
 from kadosei.extensions import db
 from kadosei.models import DeliveryTry, Event, WebhookDelivery, WebhookEndpoint
 from kadosei.models.base import utcnow
+from kadosei.schemas.requests import WebhookEndpointCreate, WebhookEndpointUpdate
 from kadosei.services import webhook_endpoints
 from kadosei.webhooks.delivery import deliver_webhook
 from kadosei.webhooks.schedule import MAX_TRIES, RETRY_DELAYS
@@ -74,7 +75,10 @@ def test_delivery_is_a_standard_webhook_that_the_library_verifies(webhook_app, f
 
 def test_only_endpoints_of_the_events_mode_and_types_get_deliveries(webhook_app, factories):
     application = factories.make_application()
-    create = webhook_endpoints.create_endpoint
+
+    def create(application, data):
+        return webhook_endpoints.create_endpoint(application, WebhookEndpointCreate(**data))
+
     everything = create(application, {"url": "http://127.0.0.1:9/a", "mode": "test"})
     failed_only = create(
         application,
@@ -316,13 +320,13 @@ def test_disabled_and_deleted_endpoints_get_nothing(webhook_app, factories, rece
     application, endpoint = make_endpoint(factories, receiver.url)
     emit(application)
     pending = only_delivery()
-    webhook_endpoints.update_endpoint(endpoint, {"enabled": False})
+    webhook_endpoints.update_endpoint(endpoint, WebhookEndpointUpdate(enabled=False))
     assert only_delivery().status == "canceled"
     assert deliver_webhook(pending.id) == "skipped"
     emit(application)
     assert db.session.query(WebhookDelivery).count() == 1
 
-    webhook_endpoints.update_endpoint(endpoint, {"enabled": True})
+    webhook_endpoints.update_endpoint(endpoint, WebhookEndpointUpdate(enabled=True))
     emit(application)
     webhook_endpoints.delete_endpoint(endpoint)
     emit(application)

@@ -1,4 +1,5 @@
-"""The management API for webhook endpoints (contract §3): shapes, validation, isolation, modes."""
+"""The management API for webhook endpoints (docs/api.md §3): shapes, validation, isolation,
+modes."""
 
 from __future__ import annotations
 

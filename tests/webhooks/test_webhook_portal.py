@@ -1,4 +1,4 @@
-"""The portal's webhook pages (API.md §8): add an endpoint, reveal and rotate its secret,
+"""The portal's webhook pages (docs/api.md §8): add an endpoint, reveal and rotate its secret,
 enable/disable, send a test event, read the delivery log with filters and each try, resend."""
 
 from __future__ import annotations

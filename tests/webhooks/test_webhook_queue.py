@@ -25,8 +25,9 @@ from kadosei.jobs.sweeps import run_sweeps
 from kadosei.jobs.worker import AppWorker
 from kadosei.models import DeliveryTry, WebhookDelivery
 from kadosei.models.base import utcnow
-from kadosei.services.events import NEW_DELIVERIES, record_event
+from kadosei.services.events import record_event
 from kadosei.webhooks.delivery import deliver_webhook
+from kadosei.webhooks.outbox import NEW_DELIVERIES
 from kadosei.webhooks.sweeper import requeue_due_deliveries
 
 receiver = webhook_support.receiver

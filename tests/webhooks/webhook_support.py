@@ -15,6 +15,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from kadosei.extensions import db
 from kadosei.models import Event
+from kadosei.schemas.requests import WebhookEndpointCreate
 from kadosei.services import webhook_endpoints
 from kadosei.services.events import record_event
 
@@ -158,7 +159,7 @@ def make_endpoint(factories, url: str, *, mode: str = "test", events=None, merch
     data = {"url": url, "mode": mode}
     if events is not None:
         data["events"] = events
-    endpoint = webhook_endpoints.create_endpoint(application, data)
+    endpoint = webhook_endpoints.create_endpoint(application, WebhookEndpointCreate(**data))
     return application, endpoint
 
 

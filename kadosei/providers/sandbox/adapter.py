@@ -28,8 +28,6 @@ from kadosei.providers.base import (
 )
 from kadosei.sandbox import api
 
-DEFAULT_TIMEOUT_SECONDS = 3.0
-
 
 class SandboxProvider(Provider):
     """The adapter for one built-in sandbox PSP."""
@@ -97,7 +95,7 @@ def disabled_sandbox_providers() -> frozenset[str]:
 
 
 def _timeout() -> float:
-    return float(current_app.config.get("SANDBOX_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    return float(current_app.config["SANDBOX_TIMEOUT_SECONDS"])
 
 
 @contextmanager
