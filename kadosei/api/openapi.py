@@ -74,7 +74,7 @@ OPERATIONS = (
     Operation("post", f"{V1}/auth/logout", "logout",
               "Log out: the refresh token's family and a presented access token's stop working",
               "auth", NO_AUTH, Response(204, "Revoked"), ("401", *COMMON),
-              body=rq.LogoutRequest, body_required=False,
+              body=rq.RefreshRequest, body_required=False,
               description="With `{refresh_token}`, revokes that token's whole family, and the "
               "family of the access token in `Authorization` when one is presented. With an "
               "empty body (no `Content-Type` needed, §2), logs out the session of the access "
