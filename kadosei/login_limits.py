@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import current_app, request
 
+from kadosei import bounded_json
 from kadosei.extensions import limiter
 from kadosei.http import is_json_path
 
@@ -25,7 +26,10 @@ def _failed(response) -> bool:
 def _account_key() -> str:
     """The e-mail being tried (form or JSON body), whoever tries it."""
     if is_json_path(request.path):
-        data = request.get_json(silent=True)
+        try:
+            data = bounded_json.load(request.get_data(cache=True))
+        except bounded_json.RefusedJson:
+            data = None
         email = data.get("email") if isinstance(data, dict) else None
     else:
         email = request.form.get("email")

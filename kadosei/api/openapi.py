@@ -71,9 +71,15 @@ OPERATIONS = (
     Operation("post", f"{V1}/auth/refresh", "refresh",
               "Rotate: a new pair; a spent token revokes its family", "auth", NO_AUTH,
               _ok(rs.TokenPair, "The next pair"), ("401", *COMMON), body=rq.RefreshRequest),
-    Operation("post", f"{V1}/auth/logout", "logout", "Revoke the refresh token (and its family)",
+    Operation("post", f"{V1}/auth/logout", "logout",
+              "Log out: the refresh token's family and a presented access token's stop working",
               "auth", NO_AUTH, Response(204, "Revoked"), ("401", *COMMON),
-              body=rq.RefreshRequest),
+              body=rq.RefreshRequest, body_required=False,
+              description="With `{refresh_token}`, revokes that token's whole family, and the "
+              "family of the access token in `Authorization` when one is presented. With an "
+              "empty body (no `Content-Type` needed, §2), logs out the session of the access "
+              "token in `Authorization`: `204` when it is valid, `401 missing_credentials` "
+              "without one, `401 invalid_credentials` or `token_expired` for a bad one."),
     # -- merchant, applications, keys
     Operation("get", f"{V1}/merchant", "getMerchant", "The caller's merchant", "merchant", JWT,
               _ok(rs.Merchant, "The merchant"), AUTHED),

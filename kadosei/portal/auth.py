@@ -23,11 +23,22 @@ SIGNED_UP = (
 )
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths; anything else goes to the dashboard."""
-    relative = target and target.startswith("/") and not target.startswith("//")
-    if relative and not urlsplit(target).netloc and "\\" not in target:
-        return target
+def same_site_next(target: str | None) -> str:
+    """Where to go after logging in: ``target`` when it is a same-site path ("/…", not "//…")
+    of printable characters without spaces or backslashes (browsers drop tabs and newlines
+    from a URL and read "\\" as "/", so a host could hide behind them, and a CR/LF cannot go
+    into a Location header); anything else goes to the dashboard."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and target.isprintable()
+        and " " not in target
+        and "\\" not in target
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("portal.dashboard")
 
 
@@ -80,7 +91,7 @@ def login():
             status = 401
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(same_site_next(request.args.get("next")))
     return render_template("portal/auth/login.html", form=form), status
 
 

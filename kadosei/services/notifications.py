@@ -8,12 +8,12 @@ ones over HTTP, the built-in sandbox PSPs in-process through the WSGI app.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from kadosei import bounded_json
 from kadosei.errors import InvalidRequest, NotFound
 from kadosei.extensions import db
 from kadosei.models import Attempt, ProviderNotification
@@ -83,9 +83,9 @@ def _notification_row(
 def _payload(reported: PaymentStatus, body: bytes) -> dict:
     """What the provider sent, as stored JSON (the parsed body when it is a JSON object)."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        parsed = bounded_json.load(body)
+    except bounded_json.RefusedJson:
         parsed = None
-    if isinstance(parsed, dict):
+    if isinstance(parsed, dict) and not bounded_json.holds_unstorable(parsed):
         return parsed
     return {"raw": {str(k): str(v) for k, v in dict(reported.raw).items()}}

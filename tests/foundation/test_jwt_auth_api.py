@@ -307,6 +307,35 @@ def test_logout_revokes_the_refresh_token(anonymous, owner):
     assert anonymous.post("/auth/refresh", {"refresh_token": refresh}).status_code == 401
 
 
+def test_logout_with_an_empty_body_ends_the_access_tokens_session(anonymous, owner):
+    """§2: a POST with an empty body (cancel, logout, test) needs no Content-Type."""
+    session, other = _session(anonymous, owner), _session(anonymous, owner)
+
+    response = anonymous.post("/auth/logout", headers=_bearer(session["access_token"]))
+
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert not _works(anonymous, session["access_token"])
+    refresh = anonymous.post("/auth/refresh", {"refresh_token": session["refresh_token"]})
+    assert refresh.status_code == 401
+    assert _works(anonymous, other["access_token"])
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, "missing_credentials"),
+        ({"Authorization": "Bearer not-a-token"}, "invalid_credentials"),
+        ({"Authorization": "Bearer ks_test_notajwt"}, "invalid_credentials"),
+    ],
+)
+def test_logout_with_an_empty_body_and_no_valid_access_token_is_401(anonymous, headers, code):
+    response = anonymous.post("/auth/logout", headers=headers)
+
+    assert response.status_code == 401
+    assert error_of(response)["code"] == code
+
+
 @pytest.mark.parametrize("path", ["/auth/refresh", "/auth/logout"])
 @pytest.mark.parametrize(
     ("body", "status", "code"),

@@ -107,6 +107,13 @@ def test_security_schemes_are_jwt_and_api_key_bearers(document):
     assert sessions["security"] == [{"apiKey": []}]
 
 
+def test_logout_documents_its_empty_body_with_an_access_token(document):
+    logout = document["paths"]["/api/v1/auth/logout"]["post"]
+
+    assert logout["requestBody"]["required"] is False
+    assert "empty body" in logout["description"]
+
+
 def test_error_envelope_and_contract_objects_are_described(document):
     schemas = document["components"]["schemas"]
 

@@ -207,6 +207,29 @@ def test_login_never_redirects_off_site(portal, factories, target):
     assert "evil" not in location and "javascript" not in location
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/applications%0d%0aSet-Cookie:%20session=forged",
+        "/applications%0aX-Evil:%201",
+        "/applications%e2%80%a8x",  # a line separator
+        "/%09/evil.example",
+        "/applications%20x",
+        "%0d%0a/applications",
+    ],
+)
+def test_login_with_a_next_holding_line_breaks_or_controls_goes_to_the_dashboard(
+    portal, factories, target
+):
+    _, user = factories.make_merchant()
+
+    response = portal.login(user.email, path=f"/login?next={target}", token_from="/login")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "forged" not in str(response.headers)
+
+
 def test_login_follows_a_relative_next(portal, factories):
     _, user = factories.make_merchant()
 

@@ -130,6 +130,36 @@ def test_a_forged_notification_is_400_and_changes_nothing(client, merchant, cust
     assert Attempt.query.filter_by(id=attempt.id).one().status == "pending"
 
 
+DEEP = b'{"a": ' + b"[" * 600 + b"]" * 600 + b"}"
+
+
+@pytest.mark.parametrize(
+    ("provider", "body", "headers"),
+    [
+        # Lumen's timestamp: thousands of digits (int() refused it) or a non-ASCII digit.
+        ("sandbox_lumen", b"{}", {"Lumen-Signature": "t=" + "9" * 5000 + ",v1=00"}),
+        ("sandbox_lumen", b"{}", {"Lumen-Signature": "t=\u00b2,v1=00"}),
+        ("sandbox_lumen", b"{}", {"Lumen-Signature": "t=1,v1=\u00e9"}),
+        # Harbor signs fields inside the body, so it must parse first: a deep body.
+        ("sandbox_harbor", DEEP, {}),
+        ("sandbox_harbor", b"[" * 100000 + b"]" * 100000, {}),
+        ("sandbox_orbit", DEEP, {"X-Orbit-Signature": "\u00e9"}),
+    ],
+)
+def test_a_malformed_signature_or_body_is_400_and_changes_nothing(
+    client, merchant, customer, provider, body, headers
+):
+    session, attempt = _started(merchant, customer)
+
+    response = post_notification(client, provider, body, headers)
+
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "notification_invalid"
+    assert merchant.session(session["id"])["status"] == "open"
+    assert ProviderNotification.query.count() == 0
+    assert Attempt.query.filter_by(id=attempt.id).one().status == "pending"
+
+
 def test_a_notification_for_an_unknown_provider_is_404(client):
     response = client.post("/providers/nopsp/notifications", data=b"{}")
 

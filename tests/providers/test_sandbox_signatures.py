@@ -96,6 +96,79 @@ def test_lumen_refuses_a_missing_or_malformed_header(db):
             provider.parse_notification(body, {"Lumen-Signature": bad})
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "t=" + "9" * 5000 + ",v1=00",  # int() refuses more than 4300 digits
+        "t=" + "9" * 400 + ",v1=00",  # too large for a float to compare with the clock
+        "t=\u00b2,v1=00",  # isdigit() says yes, int() says no
+        "t=\u0663,v1=00",  # an Arabic-Indic three
+        "t=1,v1=\u00e9",  # compare_digest refuses non-ASCII text
+        "t=1,v1=\ud800",
+    ],
+)
+def test_lumen_refuses_a_header_no_integer_or_digest_can_be_read_from(db, bad):
+    provider, row = _failed_payment(db, "sandbox_lumen")
+    body, _ = build_notification(row)
+    with pytest.raises(InvalidNotification):
+        provider.parse_notification(body, {"Lumen-Signature": bad})
+
+
+def test_orbit_refuses_a_non_ascii_signature(db):
+    provider, row = _failed_payment(db, "sandbox_orbit")
+    body, _ = build_notification(row)
+    for bad in ("\u00e9", "\ud800", "\u0663"):
+        with pytest.raises(InvalidNotification):
+            provider.parse_notification(body, {"X-Orbit-Signature": bad})
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"])
+def test_a_signed_notification_with_fields_of_the_wrong_type_is_refused(db, name):
+    """Signed by the provider, yet a list where a word belongs: refused, never a TypeError."""
+    provider, row = _failed_payment(db, name)
+    body, _ = build_notification(row)
+    wrong = body.replace(b'"failed"', b'["failed"]').replace(b'"DECLINED"', b'["DECLINED"]')
+    wrong = wrong.replace(b'"AUTHORISATION"', b'["AUTHORISATION"]')
+    assert wrong != body
+    with pytest.raises(InvalidNotification, match=r"payment|event"):
+        provider.parse_notification(*_signed(provider, wrong))
+
+
+@pytest.mark.parametrize("name", ["sandbox_lumen", "sandbox_orbit"])
+def test_a_signed_failure_code_that_is_not_text_is_reported_as_none(db, name):
+    """Found by tests/fuzz: a list as Lumen's failure_code came back as the report's code."""
+    provider, row = _failed_payment(db, name)
+    body, _ = build_notification(row)
+    wrong = body.replace(b'"card_declined"', b'["card_declined"]')
+    wrong = wrong.replace(b'"Declined."', b'{"text": "Declined."}')
+
+    reported = provider.parse_notification(*_signed(provider, wrong))
+
+    assert reported.status == "failed"
+    assert (reported.failure_code, reported.failure_message) == (None, None)
+
+
+def test_a_signed_notification_with_a_huge_sent_at_is_stale(db):
+    provider, row = _failed_payment(db, "sandbox_orbit")
+    message = json.loads(build_notification(row)[0])
+    message["sent_at"] = 10**400
+    body = json.dumps(message).encode()
+    with pytest.raises(InvalidNotification, match="tolerance"):
+        provider.parse_notification(body, {"X-Orbit-Signature": provider.signature(body)})
+
+
+def _signed(provider, body: bytes) -> tuple[bytes, dict[str, str]]:
+    """``body`` signed as ``provider`` signs (Harbor inside the body, the others a header)."""
+    if provider.name == "sandbox_lumen":
+        return body, {"Lumen-Signature": provider.signature_header(body, int(time.time()))}
+    if provider.name == "sandbox_orbit":
+        return body, {"X-Orbit-Signature": provider.signature(body)}
+    message = json.loads(body)
+    item = message["notificationItems"][0]["NotificationRequestItem"]
+    item["additionalData"]["hmacSignature"] = provider.item_signature(item)
+    return json.dumps(message).encode(), {}
+
+
 def test_lumen_refuses_a_stale_signature(db):
     provider, row = _failed_payment(db, "sandbox_lumen")
     body, _ = build_notification(row)

@@ -5,7 +5,6 @@ read from the PSP's price list. Each adapter adds its PSP's notification verific
 
 from __future__ import annotations
 
-import json
 import random
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 
+from kadosei import bounded_json
 from kadosei.providers.base import (
     Capabilities,
     CheckoutRequest,
@@ -124,11 +124,14 @@ def _status_of(payment: api.Payment) -> PaymentStatus:
 
 
 def load_json_object(body: bytes) -> dict:
-    """The notification body as a JSON object, or ``InvalidNotification``."""
+    """The notification body as a JSON object of storable text within ``bounded_json``'s
+    limits, or ``InvalidNotification``."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidNotification("The notification body is not JSON") from None
+        payload = bounded_json.load(body)
+    except bounded_json.RefusedJson as exc:
+        raise InvalidNotification(f"The notification body {exc}") from None
     if not isinstance(payload, dict):
         raise InvalidNotification("The notification body is not a JSON object")
+    if bounded_json.holds_unstorable(payload):
+        raise InvalidNotification("The notification body holds NUL characters or surrogates")
     return payload

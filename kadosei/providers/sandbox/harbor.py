@@ -48,7 +48,7 @@ class HarborProvider(SandboxProvider):
         if not hmac.compare_digest(self.item_signature(item).encode(), received.encode()):
             raise InvalidNotification("The hmacSignature does not match the notification item")
         check_fresh(_event_time(item.get("eventDate")))
-        event = (item.get("eventCode"), item.get("success"))
+        event = (_text(item.get("eventCode")), _text(item.get("success")))
         if event not in STATUS_OF_EVENT or not isinstance(item.get("pspReference"), str):
             raise InvalidNotification(f"Harbor event {event[0]!r} is not one kadosei handles")
         status = STATUS_OF_EVENT[event]
@@ -60,6 +60,11 @@ class HarborProvider(SandboxProvider):
             failure_message=message,
             raw=item,
         )
+
+
+def _text(value: object) -> str:
+    """A field compared with Harbor's words: a list or object (unhashable) is no word."""
+    return value if isinstance(value, str) else ""
 
 
 def _failure(reason: object) -> tuple[str | None, str | None]:

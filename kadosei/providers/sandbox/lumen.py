@@ -9,9 +9,16 @@ from collections.abc import Mapping
 
 from kadosei.providers.base import PROVIDER_STATUSES, InvalidNotification, PaymentStatus
 from kadosei.providers.sandbox.adapter import SandboxProvider, load_json_object
-from kadosei.providers.sandbox.signing import check_fresh, header, hmac_digest
+from kadosei.providers.sandbox.signing import (
+    ascii_header,
+    check_fresh,
+    hmac_digest,
+    text_or_none,
+)
 
 SIGNATURE_HEADER = "Lumen-Signature"
+# Unix seconds have ten digits until the year 2286; a longer "timestamp" is not one.
+MAX_TIMESTAMP_DIGITS = 12
 
 
 class LumenProvider(SandboxProvider):
@@ -22,7 +29,7 @@ class LumenProvider(SandboxProvider):
         return f"t={timestamp},v1={digest}"
 
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:
-        timestamp, signatures = _parse_signature_header(header(headers, SIGNATURE_HEADER))
+        timestamp, signatures = _parse_signature_header(ascii_header(headers, SIGNATURE_HEADER))
         expected = hmac_digest(self.name, f"{timestamp}.".encode() + body).hex()
         if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
             raise InvalidNotification("The Lumen-Signature does not match the body")
@@ -38,20 +45,20 @@ class LumenProvider(SandboxProvider):
         return PaymentStatus(
             provider_reference=payment["id"],
             status=payment["status"],
-            failure_code=payment.get("failure_code"),
-            failure_message=payment.get("failure_message"),
+            failure_code=text_or_none(payment.get("failure_code")),
+            failure_message=text_or_none(payment.get("failure_message")),
             raw=payment,
         )
 
 
-def _parse_signature_header(value: str | None) -> tuple[int, list[str]]:
-    """``t=…,v1=…[,v1=…]`` → (timestamp, v1 signatures); several during a secret roll."""
-    if not value:
-        raise InvalidNotification(f"The {SIGNATURE_HEADER} header is missing")
+def _parse_signature_header(value: str) -> tuple[int, list[str]]:
+    """``t=…,v1=…[,v1=…]`` → (timestamp, v1 signatures); several during a secret roll.
+    ``value`` is printable ASCII (``ascii_header``); a timestamp is at most
+    ``MAX_TIMESTAMP_DIGITS`` digits, so it converts and compares with the clock."""
     timestamp, signatures = None, []
     for part in value.split(","):
         key, _, item = part.strip().partition("=")
-        if key == "t" and item.isdigit():
+        if key == "t" and item.isdigit() and len(item) <= MAX_TIMESTAMP_DIGITS:
             timestamp = int(item)
         elif key == "v1":
             signatures.append(item)

@@ -10,7 +10,12 @@ from collections.abc import Mapping
 
 from kadosei.providers.base import InvalidNotification, PaymentStatus
 from kadosei.providers.sandbox.adapter import SandboxProvider, load_json_object
-from kadosei.providers.sandbox.signing import check_fresh, header, hmac_digest
+from kadosei.providers.sandbox.signing import (
+    ascii_header,
+    check_fresh,
+    hmac_digest,
+    text_or_none,
+)
 
 SIGNATURE_HEADER = "X-Orbit-Signature"
 # Orbit's own words for a payment's state.
@@ -32,10 +37,8 @@ class OrbitProvider(SandboxProvider):
         return base64.b64encode(hmac_digest(self.name, body, "sha512")).decode()
 
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:
-        received = header(headers, SIGNATURE_HEADER)
-        if not received:
-            raise InvalidNotification(f"The {SIGNATURE_HEADER} header is missing")
-        if not hmac.compare_digest(self.signature(body).encode(), received.strip().encode()):
+        received = ascii_header(headers, SIGNATURE_HEADER)
+        if not hmac.compare_digest(self.signature(body).encode(), received.encode()):
             raise InvalidNotification(f"The {SIGNATURE_HEADER} does not match the body")
         message = load_json_object(body)
         sent_at = message.get("sent_at")
@@ -46,13 +49,14 @@ class OrbitProvider(SandboxProvider):
         if (
             not isinstance(payment, dict)
             or not isinstance(payment.get("reference"), str)
-            or payment.get("state") not in STATUS_OF_STATE
+            or not isinstance(payment.get("state"), str)
+            or payment["state"] not in STATUS_OF_STATE
         ):
             raise InvalidNotification("The notification carries no payment state")
         return PaymentStatus(
             provider_reference=payment["reference"],
             status=STATUS_OF_STATE[payment["state"]],
-            failure_code=payment.get("decline_code"),
-            failure_message=payment.get("decline_reason"),
+            failure_code=text_or_none(payment.get("decline_code")),
+            failure_message=text_or_none(payment.get("decline_reason")),
             raw=payment,
         )

@@ -28,6 +28,25 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def ascii_header(headers: Mapping[str, str], name: str) -> str:
+    """The header's value, stripped: ``InvalidNotification`` when it is missing or holds
+    anything but printable ASCII (a signature or timestamp never does)."""
+    value = header(headers, name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidNotification(f"The {name} header is missing")
+    value = value.strip()
+    if not (value.isascii() and value.isprintable()):
+        raise InvalidNotification(f"The {name} header is malformed")
+    return value
+
+
+def text_or_none(value: object) -> str | None:
+    """A notification's optional text field: a string, or nothing whatever else was sent."""
+    return value if isinstance(value, str) else None
+
+
 def check_fresh(timestamp: float) -> None:
-    if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
+    # Compared, not subtracted: an integer too large for a float is simply not fresh.
+    now = time.time()
+    if not now - TOLERANCE_SECONDS <= timestamp <= now + TOLERANCE_SECONDS:
         raise InvalidNotification("The notification's timestamp is outside the tolerance")
