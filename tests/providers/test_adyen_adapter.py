@@ -355,6 +355,7 @@ def test_capabilities_default_and_overridden(fake):
     assert not narrowed.supports("test", "card", "USD")
     assert not narrowed.supports("test", "ideal", "EUR")
     assert narrowed.display_name == "Adyen (adyen_eu)"
+    assert not narrowed.supports("live", "card", "EUR")  # a test account serves test mode only
 
 
 def test_live_mode_builds_the_live_endpoint_from_the_prefix(fake):
