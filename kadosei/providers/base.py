@@ -163,6 +163,9 @@ class PaymentStatus:
     # From the adapter's decline table: may another provider succeed? (None: not a decline)
     retry_elsewhere: bool | None = None
     amount_captured: int | None = None  # what the provider took, when it says
+    # The provider's own id of the payment when it differs from the checkout's reference
+    # (Adyen: the pspReference a session's payment gets); capture/void/refund take it there.
+    payment_reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -456,6 +456,15 @@ class AdyenCheckoutFake(FakePspServer):
         original: str | None = None,
         operations: list[str] | None = None,
     ) -> None:
+        payment = self.payments.get(original or psp)
+        session = self.sessions.get(payment["sessionId"]) if payment else None
+        additional = {}
+        if session is not None and original is None:
+            # Adyen adds the session id to a sessions-flow payment's AUTHORISATION/OFFER_CLOSED
+            # items, and the session's metadata as ``metadata.<key>`` entries.
+            additional["checkoutSessionId"] = session["id"]
+            for key, value in (session.get("metadata") or {}).items():
+                additional[f"metadata.{key}"] = str(value)
         item = notification_item(
             event,
             psp,
@@ -467,6 +476,7 @@ class AdyenCheckoutFake(FakePspServer):
             self.hmac_key,
             original=original,
             operations=operations,
+            additional=additional,
         )
         if self.notification_url:
             headers = {"Content-Type": "application/json"}

@@ -71,6 +71,7 @@ def notification_item(
     *,
     original: str | None = None,
     operations: list[str] | None = None,
+    additional: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A signed NotificationRequestItem as Adyen sends it in a standard notification."""
     item: dict[str, Any] = {
@@ -88,5 +89,6 @@ def notification_item(
         item["originalReference"] = original
     if operations and success:
         item["operations"] = operations
-    item["additionalData"] = {"hmacSignature": notification_signature(item, hmac_key)}
+    signature = notification_signature(item, hmac_key)
+    item["additionalData"] = {**(additional or {}), "hmacSignature": signature}
     return item
