@@ -1,12 +1,10 @@
 """Every model, imported so that metadata (and migrations) see them all."""
 
-from kadosei.models.application import MODES, ApiKey, Application
+from kadosei.models.application import ApiKey, Application
 from kadosei.models.auth import AuditEvent, RefreshToken
-from kadosei.models.event import EVENT_TYPES, Event
+from kadosei.models.event import Event
 from kadosei.models.merchant import Merchant, User
 from kadosei.models.payment import (
-    PAYMENT_METHODS,
-    SESSION_STATUSES,
     TERMINAL_STATUSES,
     Attempt,
     IdempotencyRecord,
@@ -16,6 +14,7 @@ from kadosei.models.payment import (
 )
 from kadosei.models.routing import ROUTING_RULE_KINDS, RoutingRule
 from kadosei.models.webhook import DeliveryTry, WebhookDelivery, WebhookEndpoint
+from kadosei.schemas.vocabulary import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
 
 __all__ = [
     "EVENT_TYPES",

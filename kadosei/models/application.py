@@ -11,8 +11,6 @@ from kadosei.extensions import db
 from kadosei.models.base import SequencedMixin, new_id, utcnow
 from kadosei.schemas import limits
 
-MODES = ("test", "live")
-
 
 class Application(SequencedMixin, db.Model):
     __tablename__ = "applications"

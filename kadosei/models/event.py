@@ -10,16 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kadosei.extensions import db
 from kadosei.models.base import SequencedMixin, new_id, utcnow
 
-EVENT_TYPES = (
-    "payment_session.processing",
-    "payment_session.succeeded",
-    "payment_session.failed",
-    "payment_session.canceled",
-    "payment_session.expired",
-    "payment_session.conflict",
-    "webhook.test",
-)
-
 
 class Event(SequencedMixin, db.Model):
     __tablename__ = "events"

@@ -11,9 +11,7 @@ from kadosei.extensions import db
 from kadosei.models.base import SequencedMixin, new_id, utcnow
 from kadosei.schemas import limits
 
-SESSION_STATUSES = ("open", "processing", "succeeded", "failed", "canceled", "expired")
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired"})
-PAYMENT_METHODS = ("card", "ideal", "bancontact", "sepa_debit", "paypal", "klarna")
 
 
 class PaymentSession(SequencedMixin, db.Model):

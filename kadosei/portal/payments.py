@@ -10,9 +10,9 @@ from wtforms.validators import Email, Length, Optional, Regexp, ValidationError
 
 from kadosei.currencies import is_currency
 from kadosei.models import PAYMENT_METHODS, SESSION_STATUSES
-from kadosei.models.application import MODES
 from kadosei.models.base import utcnow
 from kadosei.portal.blueprint import bp
+from kadosei.schemas.vocabulary import MODES
 from kadosei.services import applications, payments
 from kadosei.services.payment_export import export_csv, export_filename
 from kadosei.services.payment_search import (

@@ -21,8 +21,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, Wit
 from pydantic_core import PydanticCustomError
 
 from kadosei.currencies import all_currencies, is_currency
-from kadosei.models import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
 from kadosei.schemas import limits
+from kadosei.schemas.vocabulary import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
 
 INVALID = "parameter_invalid"
 MISSING = "parameter_missing"
