@@ -2,12 +2,11 @@
 strategies for what an outsider can send (JSON of any shape and depth, raw bytes, headers).
 
 ``derandomize`` makes every run try the same examples (CI is reproducible) and no example
-database is written; ``max_examples`` and the deadline keep the whole folder to seconds.
+database is written; ``max_examples`` keeps the whole folder to seconds. No per-example
+deadline: on a loaded CI machine a slow example is not a finding, and it would make the run flaky.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -20,7 +19,7 @@ SHARED_FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 def fuzz(max_examples: int) -> settings:
     return settings(
         max_examples=max_examples,
-        deadline=timedelta(seconds=2),
+        deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=SHARED_FIXTURES,

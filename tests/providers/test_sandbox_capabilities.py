@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kadosei.currencies import all_currencies
-from kadosei.models.payment import PAYMENT_METHODS
 from kadosei.providers.base import Fee
 from kadosei.providers.registry import (
     all_providers,
@@ -12,6 +11,7 @@ from kadosei.providers.registry import (
     sandbox_providers,
 )
 from kadosei.sandbox.knobs import update_knobs
+from kadosei.schemas.vocabulary import PAYMENT_METHODS
 
 EXPECTED = {
     "sandbox_lumen": {
