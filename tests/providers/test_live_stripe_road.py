@@ -257,3 +257,90 @@ def test_a_forged_notification_is_refused_and_changes_nothing(client, factories,
     assert PaymentSession.query.filter_by(id=session["id"]).one().status == "open"
     assert ProviderNotification.query.count() == 0
     assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
+
+
+def test_live_mode_without_an_account_for_the_currency_is_no_provider_available(client, factories):
+    _, _, key = live_key(factories)
+    answer = client.post(
+        "/api/v1/payment_sessions",
+        json=session_body(currency="XOF", amount=5000),
+        headers=factories.key_headers(key),
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    assert PaymentSession.query.count() == 0
+    assert create_session(client, factories, key)["mode"] == "live"  # EUR: the account takes it
+
+
+@pytest.mark.parametrize(
+    "setup", [{"accounts": [("stripe_eu", "test"), ("stripe_us", "live")]}], indirect=True
+)
+def test_the_registry_is_the_sandboxes_then_each_account(app):
+    from kadosei.providers.registry import all_providers, eligible_providers, get_provider
+    from kadosei.providers.stripe import StripeProvider
+
+    sandboxes = ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"]
+    assert [p.name for p in all_providers()] == [*sandboxes, "stripe_eu", "stripe_us"]
+    assert isinstance(get_provider("stripe_us"), StripeProvider)
+    assert [p.name for p in eligible_providers("test", "card", "EUR")] == [*sandboxes, "stripe_eu"]
+    assert [p.name for p in eligible_providers("live", "card", "EUR")] == ["stripe_us"]
+    assert eligible_providers("live", "card", "XOF") == []
+
+
+@pytest.mark.parametrize("setup", [{"accounts": [("stripe_eu", "test")]}], indirect=True)
+def test_routing_skips_an_account_that_cannot_take_the_amount_and_says_why(client, factories):
+    _, _, key = live_key(factories, "test")
+    session = create_session(client, factories, key, currency="KWD", amount=1235)
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    assert "/sandbox/" in hosted
+    (attempt,) = attempts_of(session)
+    assert attempt.provider.startswith("sandbox_")
+    (skipped,) = attempt.explanation["skipped"]
+    assert skipped["provider"] == "stripe_eu"
+    assert "KWD" in skipped["reason"] and "stripe_eu" not in attempt.explanation["order"]
+    # A KWD amount Stripe can express keeps the account among the candidates.
+    other = create_session(client, factories, key, currency="KWD", amount=1230)
+    client.get(path_of(other["checkout_url"]))
+    (attempt,) = attempts_of(other)
+    assert "skipped" not in attempt.explanation
+    assert "stripe_eu" in attempt.explanation["order"]
+
+
+def test_credentials_never_reach_the_database_the_logs_or_the_portal(
+    client, factories, stripe_api, caplog
+):
+    import logging
+
+    from sqlalchemy import select
+
+    from kadosei.extensions import db
+    from kadosei.providers.registry import get_provider
+    from tests.routing_service.routing_service_support import signed_in_browser
+
+    caplog.set_level(logging.DEBUG)
+    wire(stripe_api, "stripe_eu", client)
+    _, user, key = live_key(factories)
+    session = create_session(client, factories, key)
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    pay_on_the_fake(hosted, "4242424242424242")
+    stripe_api.deliver_pending()
+    declined = create_session(client, factories, key)
+    stripe_api.fail_next(401)
+    client.get(path_of(declined["checkout_url"]))  # an auth error at the provider
+
+    secrets = (stripe_api.secret_key, stripe_api.webhook_secret)
+    stored = []
+    for table in db.metadata.sorted_tables:
+        stored.extend(repr(row) for row in db.session.execute(select(table)).all())
+    browser = signed_in_browser(client.application, user)
+    pages = [
+        browser.get(path).get_data(as_text=True)
+        for path in ("/routing?mode=live", f"/payments/{session['id']}", "/payments")
+    ]
+    assert session["id"] in pages[1] and "stripe_eu" in pages[1]
+    provider = get_provider("stripe_eu")
+    for secret in secrets:
+        assert all(secret not in text for text in stored)
+        assert secret not in caplog.text
+        assert all(secret not in page for page in pages)
+        assert secret not in repr(provider) and secret not in repr(provider.account)
