@@ -250,6 +250,11 @@ class Provider(ABC):
     def get_refund(self, provider_reference: str, provider_refund_reference: str) -> RefundStatus:
         raise OperationUnsupported(f"{self.display_name} cannot look refunds up")
 
+    def check_credentials(self) -> None:
+        """One harmless authenticated call (e.g. list one object) proving the account's
+        credentials work; a ``ProviderError`` saying why (never quoting a credential) if not."""
+        raise OperationUnsupported(f"{self.display_name} has no credentials check")
+
     def decline_table(self) -> Mapping[str, Decline]:
         """The provider's decline and error codes mapped to kadosei's (one table per adapter)."""
         return {}
