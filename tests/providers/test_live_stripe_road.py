@@ -268,8 +268,17 @@ def test_live_mode_without_an_account_for_the_currency_is_no_provider_available(
     )
     assert answer.status_code == 422
     assert answer.get_json()["error"]["code"] == "no_provider_available"
+    # KWD Stripe takes, but not an amount it cannot express (three decimals must end in 0).
+    answer = client.post(
+        "/api/v1/payment_sessions",
+        json=session_body(currency="KWD", amount=1235),
+        headers=factories.key_headers(key),
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["code"] == "no_provider_available"
     assert PaymentSession.query.count() == 0
     assert create_session(client, factories, key)["mode"] == "live"  # EUR: the account takes it
+    assert create_session(client, factories, key, currency="KWD", amount=1230)["amount"] == 1230
 
 
 @pytest.mark.parametrize(
