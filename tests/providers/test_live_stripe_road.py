@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from kadosei.models import Attempt, Event, PaymentSession, ProviderNotification
+from kadosei.services.checkout_links import notification_url
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.loopback import flask_client_sender
 from tests.fakes.stripe_api import StripeApiFake
@@ -129,6 +130,10 @@ def test_a_live_session_is_paid_through_stripe(client, factories, stripe_api):
     assert attempt.provider == "stripe_eu" and attempt.explanation["chosen"] == "stripe_eu"
     created = stripe_api.requests_to("POST", "/v1/checkout/sessions")[-1]
     assert created.headers["Authorization"] == f"Bearer {stripe_api.secret_key}"
+    with client.application.test_request_context():
+        assert notification_url("stripe_eu") == (
+            "https://kadosei.test/providers/stripe_eu/notifications"
+        )
 
     paid = pay_on_the_fake(hosted, "4242424242424242")
     assert paid.status_code == 303 and paid.headers["Location"].startswith("https://kadosei.test/")
