@@ -39,6 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
 
     _init_extensions(app)
+    from kadosei.providers.registry import init_providers
+
+    init_providers(app)  # KADOSEI_PROVIDERS: a bad one refuses to start
     _register_blueprints(app)
 
     from kadosei.cli import register_cli

@@ -8,6 +8,7 @@ from flask import Flask
 from kadosei.config import settings_table
 from kadosei.errors import KadoseiError
 from kadosei.jobs.worker import worker_command
+from kadosei.providers_cli import providers_command
 from kadosei.routing_cli import routing_command
 from kadosei.sandbox.cli import sandbox_command
 from kadosei.schemas.parsing import parse
@@ -19,6 +20,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(sandbox_command)
     app.cli.add_command(routing_command)
+    app.cli.add_command(providers_command)
 
     @app.cli.command("create-merchant")
     @click.option("--name", required=True, help="The merchant's name.")

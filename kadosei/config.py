@@ -212,6 +212,16 @@ SETTINGS: tuple[Setting, ...] = (
         env="KADOSEI_ROUTING",
         shown="unset: no configured rules",
     ),
+    Setting(
+        "KADOSEI_PROVIDERS",
+        str,
+        None,
+        "provider accounts (Stripe, Mollie, Adyen): a JSON document or the path of a file "
+        "holding one, checked at start; credentials as `env:NAME` or `file:PATH` (docs/api.md "
+        "§10)",
+        env="KADOSEI_PROVIDERS",
+        shown="unset: the sandbox providers only (test mode)",
+    ),
     # -- set by code and tests only ------------------------------------------------------------
     Setting(
         "KADOSEI_OPEN_OPERATOR_PAGES",
@@ -365,6 +375,13 @@ def _is_https_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme == "https" and bool(parts.hostname) and not (parts.query or parts.fragment)
+
+
+def environment_secret(name: str) -> str:
+    """The value of the environment variable a credential names (``env:NAME`` in
+    ``KADOSEI_PROVIDERS``), stripped; empty when unset. The only read of the environment
+    outside the settings table."""
+    return os.environ.get(name, "").strip()
 
 
 def settings_table() -> str:

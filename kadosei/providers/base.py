@@ -84,6 +84,12 @@ class Capabilities:
     fees: Mapping[str, Fee]
     method_currencies: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
+    def amount_ineligible_reason(self, amount: int, currency: str) -> str | None:
+        """Why this provider cannot take exactly ``amount`` (minor units) of ``currency``, in
+        words for an explanation; None if it can (e.g. Stripe's three-decimal amounts must
+        end in 0)."""
+        return None
+
     def supports(self, mode: str, method: str, currency: str) -> bool:
         if mode not in self.modes or method not in self.methods:
             return False
@@ -247,6 +253,11 @@ class Provider(ABC):
     def get_refund(self, provider_reference: str, provider_refund_reference: str) -> RefundStatus:
         raise OperationUnsupported(f"{self.display_name} cannot look refunds up")
 
+    def check_credentials(self) -> None:
+        """One harmless authenticated call (e.g. list one object) proving the account's
+        credentials work; a ``ProviderError`` saying why (never quoting a credential) if not."""
+        raise OperationUnsupported(f"{self.display_name} has no credentials check")
+
     def decline_table(self) -> Mapping[str, Decline]:
         """The provider's decline and error codes mapped to kadosei's (one table per adapter)."""
         return {}
@@ -257,6 +268,12 @@ class Provider(ABC):
         if self.capabilities().supports(mode, method, currency):
             return None
         return f"{self.display_name} does not take {method} in {currency} in {mode} mode"
+
+    def amount_ineligible_reason(self, amount: int, currency: str) -> str | None:
+        """Why this provider cannot take exactly ``amount`` (minor units) of ``currency``, in
+        words for an explanation; None if it can (e.g. Stripe's three-decimal amounts must
+        end in 0)."""
+        return None
 
     def supports(self, mode: str, method: str, currency: str) -> bool:
         return self.capabilities().supports(mode, method, currency)

@@ -18,7 +18,7 @@ from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.providers.base import CheckoutRequest, CheckoutResult, Provider, ProviderError
-from kadosei.services.checkout_links import return_url, with_session_id
+from kadosei.services.checkout_links import notification_url, return_url, with_session_id
 from kadosei.services.provider_choice import get_provider, rank_providers
 from kadosei.services.session_expiry import (
     CREATING_ABANDONED_AFTER,
@@ -170,6 +170,7 @@ def _checkout_request(session: PaymentSession, attempt: Attempt) -> CheckoutRequ
         description=session.description,
         customer_email=session.customer_email,
         expires_at=session.expires_at,
+        notification_url=notification_url(attempt.provider),
     )
 
 

@@ -17,6 +17,12 @@ def checkout_url(session_id: str) -> str:
     return f"{public_base_url()}/checkout/{quote(session_id)}"
 
 
+def notification_url(provider_name: str) -> str:
+    """Where a provider sends its notifications (docs/api.md §10); Mollie takes it per payment,
+    the others have it registered in their dashboards."""
+    return f"{public_base_url()}/providers/{quote(provider_name)}/notifications"
+
+
 def return_url(session_id: str, attempt_id: str) -> str:
     """Where a provider sends the customer back after its hosted page."""
     return f"{checkout_url(session_id)}/return?attempt={quote(attempt_id)}"

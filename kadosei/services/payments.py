@@ -51,7 +51,12 @@ def _create(
     *,
     idempotency_key: str | None = None,
 ) -> StoredResponse:
-    if not eligible_providers(mode, fields.payment_method, fields.currency):
+    takers = [
+        provider
+        for provider in eligible_providers(mode, fields.payment_method, fields.currency)
+        if provider.amount_ineligible_reason(fields.amount, fields.currency) is None
+    ]
+    if not takers:
         raise Unprocessable(
             f"No provider available for {fields.payment_method} in {fields.currency} "
             f"in {mode} mode",

@@ -151,7 +151,10 @@ def provider_candidate(provider: Provider, method: str, currency: str) -> dict[s
 def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
     """The providers to try for ``session``, best first, each with its explanation."""
     eligible = registry.eligible_providers(session.mode, session.payment_method, session.currency)
-    by_name = {provider.name: provider for provider in eligible}
+    skipped = registry.skipped_providers(
+        session.mode, session.payment_method, session.currency, session.amount
+    )
+    by_name = {provider.name: provider for provider in eligible if provider.name not in skipped}
     rules = routing_rules.rules_for(session.merchant_id)
     plan = routing_rules.plan(rules, list(by_name))
     if not plan.allowed:
@@ -168,6 +171,10 @@ def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
         log.exception("routing: the router failed; using the default order")
         names, explanation = default_order(context, candidates)
     order, explanation = _apply_rules(session.id, names, explanation, plan)
+    if skipped:  # the providers passed over, and why (e.g. an amount they cannot express)
+        explanation["skipped"] = [
+            {"provider": name, "reason": reason} for name, reason in sorted(skipped.items())
+        ]
     return [
         (by_name[name], {**explanation, "strategy": STRATEGY, "rank": position})
         for position, name in enumerate(order, start=1)

@@ -176,7 +176,8 @@ def load_configured_rules(app: Flask) -> list[Rule]:
     so that a bad setting stops the start, not a checkout)."""
     rules = app.extensions.get("kadosei_routing_rules")
     if rules is None:
-        known = [provider.name for provider in all_providers()]
+        with app.app_context():  # the app's own registry, with its configured accounts
+            known = [provider.name for provider in all_providers()]
         raw = app.config[CONFIG_KEY]
         rules = parse_configured_rules(raw, known)
         app.extensions["kadosei_routing_rules"] = rules

@@ -160,6 +160,8 @@ class StripeApiFake(FakePspServer):
     def api_list_sessions(self, request: Request) -> Response:
         limit = int(request.args.get("limit", "10"))
         newest = list(self.sessions.values())[::-1]  # newest first, as Stripe lists
+        if "payment_intent" in request.args:  # Stripe's documented filter
+            newest = [s for s in newest if s["payment_intent"] == request.args["payment_intent"]]
         data = [self._session_json(s, []) for s in newest[:limit]]
         return self._ok(
             {

@@ -1,0 +1,360 @@
+"""The whole road through kadosei with a Stripe account (docs/api.md §10), against the protocol
+fake: KADOSEI_PROVIDERS with credentials from the environment, a ks_live_ key routed to the
+account, the customer paying on the fake's hosted page, the signed notification, the merchant's
+webhook; a decline; failover between two Stripe accounts; a forged notification."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from kadosei.models import Attempt, Event, PaymentSession, ProviderNotification
+from kadosei.services.checkout_links import notification_url
+from tests.fakes import fixtures as fake_psps
+from tests.fakes.loopback import flask_client_sender
+from tests.fakes.stripe_api import StripeApiFake
+from tests.payments.payments_support import path_of, run_jobs, session_body
+from tests.webhooks import webhook_support
+
+stripe_api = fake_psps.stripe_api
+start_fake = fake_psps.start_fake
+receiver = webhook_support.receiver
+
+
+def stripe_account(name: str, fake: StripeApiFake, mode: str, monkeypatch) -> dict:
+    prefix = name.upper()
+    monkeypatch.setenv(f"{prefix}_SECRET_KEY", fake.secret_key)
+    monkeypatch.setenv(f"{prefix}_WHSEC", fake.webhook_secret)
+    return {
+        "name": name,
+        "type": "stripe",
+        "mode": mode,
+        "credentials": {
+            "secret_key": f"env:{prefix}_SECRET_KEY",
+            "webhook_secret": f"env:{prefix}_WHSEC",
+        },
+        "api_base": fake.url,
+        "timeout_seconds": 2,
+    }
+
+
+LIVE_EU = {"accounts": [("stripe_eu", "live")]}
+NO_SANDBOXES = {
+    "rules": [
+        {"kind": "disable_provider", "provider": name, "note": "Stripe only"}
+        for name in ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit")
+    ]
+}
+
+
+@pytest.fixture
+def setup(request) -> dict:
+    """The accounts (name, mode) and the routing rules the app starts with; a test changes
+    them with ``@pytest.mark.parametrize("setup", [...], indirect=True)``."""
+    return getattr(request, "param", LIVE_EU)
+
+
+@pytest.fixture
+def fakes(setup, stripe_api, start_fake) -> dict[str, StripeApiFake]:
+    """One fake Stripe per account, by account name (the first is ``stripe_api``)."""
+    names = [name for name, _ in setup["accounts"]]
+    return {
+        name: stripe_api if i == 0 else start_fake(StripeApiFake) for i, name in enumerate(names)
+    }
+
+
+@pytest.fixture
+def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
+    accounts = [
+        stripe_account(name, fakes[name], mode, monkeypatch) for name, mode in setup["accounts"]
+    ]
+    config = {
+        "REDIS_URL": redis_url,
+        "KADOSEI_PROVIDERS": json.dumps({"providers": accounts}),
+        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": True,
+        "KADOSEI_WEBHOOK_TIMEOUT": 2.0,
+    }
+    if setup.get("rules"):
+        config["KADOSEI_ROUTING"] = json.dumps(setup["rules"])
+    return config
+
+
+def wire(fake: StripeApiFake, name: str, client) -> None:
+    """Stripe's dashboard webhook endpoint for the account, pointing at kadosei."""
+    fake.notification_url = f"https://kadosei.test/providers/{name}/notifications"
+    fake.sender = flask_client_sender(client)
+    fake.hold_notifications = True  # delivered by the test, from the test's thread
+
+
+def live_key(factories, mode: str = "live"):
+    merchant, user = factories.make_merchant()
+    application = factories.make_application(merchant)
+    _, key = factories.make_api_key(application, mode)
+    return application, user, key
+
+
+def create_session(client, factories, key, **overrides) -> dict:
+    answer = client.post(
+        "/api/v1/payment_sessions",
+        json=session_body(**overrides),
+        headers=factories.key_headers(key),
+    )
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def pay_on_the_fake(hosted_url: str, card: str) -> requests.Response:
+    """The customer's browser on the fake's hosted page: the form, then pay."""
+    page = requests.get(hosted_url, timeout=5)
+    assert page.status_code == 200 and "card_number" in page.text
+    return requests.post(hosted_url, data={"card_number": card}, allow_redirects=False, timeout=5)
+
+
+def attempts_of(session: dict) -> list[Attempt]:
+    return Attempt.query.filter_by(session_id=session["id"]).order_by(Attempt.pk).all()
+
+
+def test_a_live_session_is_paid_through_stripe(client, factories, stripe_api):
+    wire(stripe_api, "stripe_eu", client)
+    _, _, key = live_key(factories)
+    session = create_session(client, factories, key)
+    assert session["mode"] == "live"
+
+    to_stripe = client.get(path_of(session["checkout_url"]))
+    assert to_stripe.status_code == 303
+    hosted = to_stripe.headers["Location"]
+    assert hosted.startswith(f"{stripe_api.url}/pay/cs_")
+    (attempt,) = attempts_of(session)
+    assert attempt.provider == "stripe_eu" and attempt.explanation["chosen"] == "stripe_eu"
+    created = stripe_api.requests_to("POST", "/v1/checkout/sessions")[-1]
+    assert created.headers["Authorization"] == f"Bearer {stripe_api.secret_key}"
+    with client.application.test_request_context():
+        assert notification_url("stripe_eu") == (
+            "https://kadosei.test/providers/stripe_eu/notifications"
+        )
+
+    paid = pay_on_the_fake(hosted, "4242424242424242")
+    assert paid.status_code == 303 and paid.headers["Location"].startswith("https://kadosei.test/")
+    back = client.get(path_of(paid.headers["Location"]))
+    assert back.status_code == 303
+    assert back.headers["Location"].startswith("https://shop.example/thanks")
+
+    delivered = stripe_api.deliver_pending()
+    assert [n.attempts[-1].status for n in delivered] == [200] * len(delivered)
+    row = PaymentSession.query.filter_by(id=session["id"]).one()
+    assert row.status == "succeeded"
+    noted = ProviderNotification.query.filter_by(provider="stripe_eu").all()
+    assert "succeeded" in {n.reported_status for n in noted}
+    assert Event.query.filter_by(type="payment_session.succeeded", mode="live").count() == 1
+    # The same notification again changes nothing.
+    stripe_api.redeliver(delivered[0])
+    assert PaymentSession.query.filter_by(id=session["id"]).one().status == "succeeded"
+    assert Event.query.filter_by(type="payment_session.succeeded").count() == 1
+
+
+@pytest.mark.parametrize(
+    "setup", [{"accounts": [("stripe_eu", "test")], "rules": NO_SANDBOXES}], indirect=True
+)
+def test_a_test_mode_account_takes_a_test_key_and_the_merchant_gets_a_verified_webhook(
+    client, factories, stripe_api, receiver
+):
+    """A ``mode: test`` account serves ks_test_ keys beside the sandboxes (disabled here by
+    configured rules, so routing has only the Stripe account); the merchant's test endpoint
+    on 127.0.0.1 receives the verified webhook (live endpoints must be public https)."""
+    wire(stripe_api, "stripe_eu", client)
+    application, user, key = live_key(factories, "test")
+    created = client.post(
+        f"/api/v1/applications/{application.id}/webhook_endpoints",
+        json={"url": receiver.url, "mode": "test", "events": ["payment_session.succeeded"]},
+        headers=factories.jwt_headers(user),
+    )
+    assert created.status_code == 201, created.get_json()
+    secret = created.get_json()["secret"]
+    session = create_session(client, factories, key)
+
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    assert hosted.startswith(f"{stripe_api.url}/pay/")
+    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
+    stripe_api.deliver_pending()
+    run_jobs(client.application)  # the merchant's webhook delivery
+
+    (request,) = receiver.wait_for(1)
+    payload = request.verify(secret)
+    assert payload["type"] == "payment_session.succeeded" and payload["mode"] == "test"
+    assert payload["data"]["object"]["id"] == session["id"]
+    assert payload["data"]["object"]["status"] == "succeeded"
+
+
+def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe_api):
+    wire(stripe_api, "stripe_eu", client)
+    _, _, key = live_key(factories)
+    session = create_session(client, factories, key)
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    declined = pay_on_the_fake(hosted, "4000000000009995")
+    assert declined.status_code == 200 and "insufficient funds" in declined.text
+    stripe_api.deliver_pending()
+    (attempt,) = attempts_of(session)
+    assert attempt.status == "failed"
+    shown = client.get(
+        f"/api/v1/payment_sessions/{session['id']}", headers=factories.key_headers(key)
+    ).get_json()
+    assert shown["status"] != "succeeded"
+    assert "insufficient_funds" in json.dumps(shown)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        {
+            "accounts": [("stripe_eu", "live"), ("stripe_us", "live")],
+            "rules": {"rules": [{"kind": "fixed_split", "weights": {"stripe_eu": 100}}]},
+        }
+    ],
+    indirect=True,
+)
+def test_a_5xx_at_creation_fails_over_to_the_other_stripe_account(client, factories, fakes):
+    eu, us = fakes["stripe_eu"], fakes["stripe_us"]
+    wire(us, "stripe_us", client)
+    eu.fail_next(503)
+    _, _, key = live_key(factories)
+    session = create_session(client, factories, key)
+
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    assert hosted.startswith(f"{us.url}/pay/")
+    failed, taken = attempts_of(session)
+    assert (failed.provider, failed.status, failed.error_code) == (
+        "stripe_eu",
+        "error",
+        "provider_error",
+    )
+    assert (taken.provider, taken.status) == ("stripe_us", "pending")
+    assert taken.explanation["failover_after"] == ["stripe_eu"]
+    assert len(eu.requests_to("POST", "/v1/checkout/sessions")) == 1
+    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
+    us.deliver_pending()
+    assert PaymentSession.query.filter_by(id=session["id"]).one().status == "succeeded"
+
+
+def test_a_forged_notification_is_refused_and_changes_nothing(client, factories, stripe_api):
+    wire(stripe_api, "stripe_eu", client)
+    _, _, key = live_key(factories)
+    session = create_session(client, factories, key)
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    sid = hosted.rsplit("/", 1)[1]
+    event = {
+        "id": "evt_forged",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": sid,
+                "object": "checkout.session",
+                "status": "complete",
+                "payment_status": "paid",
+            }
+        },
+    }
+    answer = stripe_api.send_event(event, secret="whsec_not_the_accounts")
+    assert answer.status == 400
+    assert json.loads(answer.body)["error"]["code"] == "notification_invalid"
+    assert PaymentSession.query.filter_by(id=session["id"]).one().status == "open"
+    assert ProviderNotification.query.count() == 0
+    assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
+
+
+def test_live_mode_without_an_account_for_the_currency_is_no_provider_available(client, factories):
+    _, _, key = live_key(factories)
+    answer = client.post(
+        "/api/v1/payment_sessions",
+        json=session_body(currency="XOF", amount=5000),
+        headers=factories.key_headers(key),
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    # KWD Stripe takes, but not an amount it cannot express (three decimals must end in 0).
+    answer = client.post(
+        "/api/v1/payment_sessions",
+        json=session_body(currency="KWD", amount=1235),
+        headers=factories.key_headers(key),
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    assert PaymentSession.query.count() == 0
+    assert create_session(client, factories, key)["mode"] == "live"  # EUR: the account takes it
+    assert create_session(client, factories, key, currency="KWD", amount=1230)["amount"] == 1230
+
+
+@pytest.mark.parametrize(
+    "setup", [{"accounts": [("stripe_eu", "test"), ("stripe_us", "live")]}], indirect=True
+)
+def test_the_registry_is_the_sandboxes_then_each_account(app):
+    from kadosei.providers.registry import all_providers, eligible_providers, get_provider
+    from kadosei.providers.stripe import StripeProvider
+
+    sandboxes = ["sandbox_lumen", "sandbox_harbor", "sandbox_orbit"]
+    assert [p.name for p in all_providers()] == [*sandboxes, "stripe_eu", "stripe_us"]
+    assert isinstance(get_provider("stripe_us"), StripeProvider)
+    assert [p.name for p in eligible_providers("test", "card", "EUR")] == [*sandboxes, "stripe_eu"]
+    assert [p.name for p in eligible_providers("live", "card", "EUR")] == ["stripe_us"]
+    assert eligible_providers("live", "card", "XOF") == []
+
+
+@pytest.mark.parametrize("setup", [{"accounts": [("stripe_eu", "test")]}], indirect=True)
+def test_routing_skips_an_account_that_cannot_take_the_amount_and_says_why(client, factories):
+    _, _, key = live_key(factories, "test")
+    session = create_session(client, factories, key, currency="KWD", amount=1235)
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    assert "/sandbox/" in hosted
+    (attempt,) = attempts_of(session)
+    assert attempt.provider.startswith("sandbox_")
+    (skipped,) = attempt.explanation["skipped"]
+    assert skipped["provider"] == "stripe_eu"
+    assert "KWD" in skipped["reason"] and "stripe_eu" not in attempt.explanation["order"]
+    # A KWD amount Stripe can express keeps the account among the candidates.
+    other = create_session(client, factories, key, currency="KWD", amount=1230)
+    client.get(path_of(other["checkout_url"]))
+    (attempt,) = attempts_of(other)
+    assert "skipped" not in attempt.explanation
+    assert "stripe_eu" in attempt.explanation["order"]
+
+
+def test_credentials_never_reach_the_database_the_logs_or_the_portal(
+    client, factories, stripe_api, caplog
+):
+    import logging
+
+    from sqlalchemy import select
+
+    from kadosei.extensions import db
+    from kadosei.providers.registry import get_provider
+    from tests.routing_service.routing_service_support import signed_in_browser
+
+    caplog.set_level(logging.DEBUG)
+    wire(stripe_api, "stripe_eu", client)
+    _, user, key = live_key(factories)
+    session = create_session(client, factories, key)
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    pay_on_the_fake(hosted, "4242424242424242")
+    stripe_api.deliver_pending()
+    declined = create_session(client, factories, key)
+    stripe_api.fail_next(401)
+    client.get(path_of(declined["checkout_url"]))  # an auth error at the provider
+
+    secrets = (stripe_api.secret_key, stripe_api.webhook_secret)
+    stored = []
+    for table in db.metadata.sorted_tables:
+        stored.extend(repr(row) for row in db.session.execute(select(table)).all())
+    browser = signed_in_browser(client.application, user)
+    pages = [
+        browser.get(path).get_data(as_text=True)
+        for path in ("/routing?mode=live", f"/payments/{session['id']}", "/payments")
+    ]
+    assert session["id"] in pages[1] and "stripe_eu" in pages[1]
+    provider = get_provider("stripe_eu")
+    for secret in secrets:
+        assert all(secret not in text for text in stored)
+        assert secret not in caplog.text
+        assert all(secret not in page for page in pages)
+        assert secret not in repr(provider) and secret not in repr(provider.account)
