@@ -91,3 +91,11 @@ def invalid(param: str, message: str) -> InvalidRequest:
 def not_found(kind: str, object_id: str | None = None) -> NotFound:
     what = f" '{object_id}'" if object_id else ""
     return NotFound(f"No such {kind}{what}", param="id" if object_id else None)
+
+
+class ProviderUnavailable(KadoseiError):
+    """A provider kadosei had to ask could not answer: nothing changed; try again later."""
+
+    status = 503
+    type = "api_error"
+    code = "provider_unavailable"

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from sqlalchemy import select
 
 from kadosei import bounded_json
-from kadosei.errors import InvalidRequest, NotFound
+from kadosei.errors import InvalidRequest, NotFound, ProviderUnavailable
 from kadosei.extensions import db
 from kadosei.models import Attempt, ProviderNotification
-from kadosei.providers.base import InvalidNotification, PaymentStatus
+from kadosei.providers.base import InvalidNotification, PaymentStatus, ProviderError
 from kadosei.services.provider_choice import get_provider
 from kadosei.services.session_state import apply_provider_status, lock_session
 
@@ -38,6 +38,12 @@ def handle_provider_notification(
         log.warning("notification from %s refused: %s", provider_name, exc)
         raise InvalidRequest(
             "The notification could not be verified", code="notification_invalid"
+        ) from None
+    except ProviderError as exc:  # a verified notification that needs the provider's word
+        log.warning("notification from %s not applied: the provider did not answer (%s)",
+                    provider_name, exc.code)  # fmt: skip
+        raise ProviderUnavailable(
+            f"{provider.display_name} did not answer; nothing changed, send it again later"
         ) from None
     for reported in facts:
         if isinstance(reported, PaymentStatus):

@@ -237,6 +237,30 @@ def test_a_5xx_at_creation_fails_over_to_the_other_stripe_account(client, factor
     assert PaymentSession.query.filter_by(id=session["id"]).one().status == "succeeded"
 
 
+def test_a_notification_that_needs_stripe_while_it_is_down_is_a_503_and_is_applied_later(
+    client, factories, stripe_api
+):
+    wire(stripe_api, "stripe_eu", client)
+    _, _, key = live_key(factories)
+    session = create_session(client, factories, key)
+    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    stripe_api.hold_notifications = True
+    pay_on_the_fake(hosted, "4000000000009995")  # payment_intent.payment_failed: ask Stripe
+    stripe_api.fail_next(503)  # the one call kadosei makes to find the payment's session
+
+    held = stripe_api.deliver_pending()
+    answers = [n.attempts[-1] for n in held]
+    assert 503 in [answer.status for answer in answers]
+    refused = next(answer for answer in answers if answer.status == 503)
+    assert json.loads(refused.body)["error"]["code"] == "provider_unavailable"
+    assert attempts_of(session)[0].status == "pending"
+
+    for notification in held:  # Stripe is back; it sends the same notification again
+        stripe_api.redeliver(notification)
+    (attempt,) = attempts_of(session)
+    assert (attempt.status, attempt.error_code) == ("failed", "insufficient_funds")
+
+
 def test_a_forged_notification_is_refused_and_changes_nothing(client, factories, stripe_api):
     wire(stripe_api, "stripe_eu", client)
     _, _, key = live_key(factories)
