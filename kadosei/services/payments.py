@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import Select, select
 
-from kadosei.errors import KadoseiError, Unprocessable, invalid, not_found
+from kadosei.errors import KadoseiError, ProviderUnavailable, Unprocessable, invalid, not_found
 from kadosei.extensions import db
 from kadosei.models import SESSION_STATUSES, Application, PaymentSession
 from kadosei.models.base import utcnow
@@ -137,7 +137,7 @@ def cancel_payment_session(application: Application, mode: str, session_id: str)
         ) from None
     except ProviderError as exc:
         db.session.rollback()
-        raise session_expiry.ProviderUnreachable(
+        raise ProviderUnavailable(
             "The provider could not confirm that its checkout ended; nothing changed, retry"
         ) from exc
     session = lock_session(session.id)

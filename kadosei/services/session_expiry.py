@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from kadosei.errors import KadoseiError
 from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
@@ -31,14 +30,6 @@ log = logging.getLogger("kadosei.payments")
 SWEEP_BATCH = 200
 # A checkout still being created after this long was abandoned by a crashed request.
 CREATING_ABANDONED_AFTER = timedelta(minutes=2)
-
-
-class ProviderUnreachable(KadoseiError):
-    """The provider could not confirm that its checkout ended: nothing changed, retry."""
-
-    status = 503
-    type = "api_error"
-    code = "provider_unavailable"
 
 
 def end_live_attempt(session_id: str, *, cause: str) -> None:
