@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kadosei.currencies import format_amount
+from kadosei.providers import registry
 
 # Every reason an explanation can carry: the router's (kadosei.routing.explanation), the
 # service's fallback and the operator's split (kadosei.services.routing).
@@ -44,8 +45,6 @@ STATE_WORDS = {"closed": "working", "open": "paused", "half_open": "re-testing"}
 
 def provider_names() -> dict[str, str]:
     """Each registered provider's id → the name merchants know it by."""
-    from kadosei.providers import registry
-
     return {provider.name: provider.display_name for provider in registry.all_providers()}
 
 
