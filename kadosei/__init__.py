@@ -94,6 +94,7 @@ def _register_sweeps(app: Flask) -> None:
     """Every periodic job the workers run, in the order they run (``kadosei.jobs.sweeps``)."""
     from kadosei.jobs.sweeps import register_sweep
     from kadosei.sandbox.jobs import sweep_sandbox_payments
+    from kadosei.services.captures import void_expired_authorisations
     from kadosei.services.idempotency import prune_idempotency_records
     from kadosei.services.reconciliation import reconcile_quiet_sessions
     from kadosei.services.session_expiry import expire_due_sessions
@@ -101,6 +102,7 @@ def _register_sweeps(app: Flask) -> None:
 
     register_sweep(app, prune_idempotency_records)  # idempotency keys older than 24 h
     register_sweep(app, expire_due_sessions)  # open sessions past expires_at
+    register_sweep(app, void_expired_authorisations)  # holds past KADOSEI_CAPTURE_WINDOW
     register_sweep(app, sweep_sandbox_payments)  # delayed sandbox cards, lost notifications
     register_sweep(app, reconcile_quiet_sessions)  # ask providers about quiet sessions
     register_sweep(app, requeue_due_deliveries)  # webhook deliveries the queue lost

@@ -33,6 +33,13 @@ def _not_zero(value: str) -> bool:
     return value.strip() != "0"
 
 
+def _positive_seconds(value: str) -> int:
+    seconds = int(value)
+    if seconds <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return seconds
+
+
 def _base_url(value: str) -> str | None:
     return value.rstrip("/") or None
 
@@ -194,6 +201,15 @@ SETTINGS: tuple[Setting, ...] = (
         "10 per 5 minutes",
         "failed logins allowed per account and per client address",
         env="KADOSEI_LOGIN_RATE_LIMIT",
+    ),
+    Setting(
+        "KADOSEI_CAPTURE_WINDOW",
+        _positive_seconds,
+        7 * 24 * 3600,
+        "seconds an authorised `manual`-capture payment waits for its capture; then kadosei "
+        "voids it at the provider and the session is `expired` (docs/api.md §4.2)",
+        env="KADOSEI_CAPTURE_WINDOW",
+        shown="`604800` (7 days)",
     ),
     Setting("KADOSEI_QUEUE_NAME", str, "kadosei", "RQ queue name", env="KADOSEI_QUEUE_NAME"),
     Setting(

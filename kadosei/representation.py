@@ -149,6 +149,8 @@ def serialize_session(session: PaymentSession) -> dict:
         "completed_at": isoformat(session.completed_at),
         "failure": failure,
         "conflict": bool(session.conflict),
+        "capture_method": session.capture_method or "automatic",
+        "amount_captured": session.amount_captured or 0,
     }
 
 

@@ -29,7 +29,8 @@ ERROR_RESPONSES = {
     "409": "idempotency_key_in_use or idempotency_key_reused",
     "415": "unsupported_media_type: a non-empty body that is not JSON",
     "422": "The request is valid but cannot be carried out (session_not_cancelable, "
-    "no_provider_available, webhook_endpoint_disabled)",
+    "session_not_capturable, amount_exceeds_authorized, no_provider_available, "
+    "webhook_endpoint_disabled)",
     "429": "rate_limited; see Retry-After",
     "500": "internal_error (logged with the request id)",
     "503": "provider_unavailable: the provider could not confirm; nothing changed, retry",
@@ -143,9 +144,21 @@ OPERATIONS = (
               _ok(rs.PaymentSessionList, "A page"), OF_OBJECT, query=rq.PaymentSessionListQuery),
     Operation("get", SESSION, "getPaymentSession", "A session", "payment_sessions", API_KEY,
               _ok(rs.PaymentSession, "The session"), OF_OBJECT),
-    Operation("post", f"{SESSION}/cancel", "cancelPaymentSession", "`open` → `canceled`",
+    Operation("post", f"{SESSION}/cancel", "cancelPaymentSession",
+              "`open` → `canceled`; `requires_capture` → `canceled` (the authorisation voided)",
               "payment_sessions", API_KEY, _ok(rs.PaymentSession, "Canceled"),
-              ("422", "503", *OF_OBJECT), body=rq.EmptyBody, body_required=False),
+              ("409", "422", "503", *OF_OBJECT), body=rq.EmptyBody, body_required=False,
+              headers=(IDEMPOTENCY_KEY,)),
+    Operation("post", f"{SESSION}/capture", "capturePaymentSession",
+              "`requires_capture` → `succeeded`: capture all or part of the authorisation",
+              "payment_sessions", API_KEY, _ok(rs.PaymentSession, "Captured"),
+              ("409", "422", "503", *OF_OBJECT), body=rq.PaymentSessionCapture,
+              body_required=False, headers=(IDEMPOTENCY_KEY,),
+              description="Captures `amount` (default: all of it; at most the authorised "
+              "amount, else `422 amount_exceeds_authorized`) at the provider; the rest is "
+              "released and the session is `succeeded` with `amount_captured`. Any status "
+              "but `requires_capture`: `422 session_not_capturable`. `503 "
+              "provider_unavailable`: the provider did not confirm; nothing changed, retry."),
     Operation("get", f"{V1}/events", "listEvents", "The application's events in the key's mode",
               "events", API_KEY, _ok(rs.EventList, "A page"), OF_OBJECT,
               query=rq.EventListQuery),

@@ -1,4 +1,4 @@
-"""Payment sessions (API key): create, read, list, cancel (docs/api.md §4)."""
+"""Payment sessions (API key): create, read, list, cancel, capture (docs/api.md §4)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from kadosei.api.decorators import api_key_required
 from kadosei.api.request import json_body
 from kadosei.representation import serialize_list, serialize_session
 from kadosei.schemas.parsing import parse
-from kadosei.schemas.requests import EmptyBody, PaymentSessionCreate, PaymentSessionListQuery
+from kadosei.schemas.requests import (
+    EmptyBody,
+    PaymentSessionCapture,
+    PaymentSessionCreate,
+    PaymentSessionListQuery,
+)
 from kadosei.services import payments
 
 
@@ -51,5 +56,21 @@ def get_payment_session(session_id: str):
 @api_key_required
 def cancel_payment_session(session_id: str):
     parse(EmptyBody, json_body(allow_empty=True))
-    session = payments.cancel_payment_session(g.application, g.mode, session_id)
-    return serialize_session(session)
+    response = payments.cancel_payment_session(
+        g.application, g.mode, session_id, idempotency_key=request.headers.get("Idempotency-Key")
+    )
+    return response.body, response.status
+
+
+@bp.post("/payment_sessions/<session_id>/capture")
+@api_key_required
+def capture_payment_session(session_id: str):
+    fields = parse(PaymentSessionCapture, json_body(allow_empty=True))
+    response = payments.capture_payment_session(
+        g.application,
+        g.mode,
+        session_id,
+        fields,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    return response.body, response.status

@@ -35,7 +35,7 @@ class PaymentSession(SequencedMixin, db.Model):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
     mode: Mapped[str] = mapped_column(String(4))
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    status: Mapped[str] = mapped_column(String(20), default="open")
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     payment_method: Mapped[str] = mapped_column(String(20))
@@ -49,6 +49,9 @@ class PaymentSession(SequencedMixin, db.Model):
     failure_code: Mapped[str | None] = mapped_column(String(60))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     conflict: Mapped[bool] = mapped_column(default=False)
+    # docs/api.md §4.2: ``manual`` sessions are authorised, then captured (whole or in part).
+    capture_method: Mapped[str] = mapped_column(String(10), default="automatic")
+    amount_captured: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime]
@@ -82,6 +85,9 @@ class Attempt(SequencedMixin, db.Model):
     session_id: Mapped[str] = mapped_column(ForeignKey("payment_sessions.id"), index=True)
     provider: Mapped[str] = mapped_column(String(40))
     provider_reference: Mapped[str | None] = mapped_column(String(100))
+    # The provider's id of the payment made in the checkout, when it differs from the
+    # checkout's (Adyen's pspReference): captures, voids and its notifications use it.
+    payment_reference: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(12), default="creating")
     hosted_url: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(60))
@@ -101,8 +107,8 @@ class SessionTransition(SequencedMixin, db.Model):
     __tablename__ = "session_transitions"
 
     session_id: Mapped[str] = mapped_column(ForeignKey("payment_sessions.id"), index=True)
-    from_status: Mapped[str] = mapped_column(String(12))
-    to_status: Mapped[str] = mapped_column(String(12))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
     cause: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

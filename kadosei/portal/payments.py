@@ -1,19 +1,30 @@
-"""Payment sessions in the portal: search, CSV export and the detail page's timeline
-(docs/api.md §8)."""
+"""Payment sessions in the portal: search, CSV export, the detail page's timeline, and
+capture or void of an authorised payment (docs/api.md §8, §4.2)."""
 
 from __future__ import annotations
 
-from flask import Response, render_template, request, stream_with_context, url_for
+from flask import (
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Email, Length, Optional, Regexp, ValidationError
 
-from kadosei.currencies import is_currency
+from kadosei.currencies import is_currency, minor_unit
+from kadosei.errors import KadoseiError
 from kadosei.models import PAYMENT_METHODS, SESSION_STATUSES
 from kadosei.models.base import utcnow
 from kadosei.portal.blueprint import bp
+from kadosei.portal.forms import ActionForm
 from kadosei.schemas.vocabulary import MODES
-from kadosei.services import applications, payments
+from kadosei.services import applications, captures, payments
 from kadosei.services.payment_export import export_csv, export_filename
 from kadosei.services.payment_search import (
     PaymentFilters,
@@ -148,6 +159,76 @@ def export_payments():
 @login_required
 def show_payment(session_id: str):
     session = payments.get_merchant_session(current_user.merchant_id, session_id)
+    capture_form = CaptureForm(amount=major_units(session.amount, session.currency))
     return render_template(
-        "portal/payments/show.html", payment=session, timeline=session_timeline(session)
+        "portal/payments/show.html",
+        payment=session,
+        timeline=session_timeline(session),
+        capture_form=capture_form,
+        action_form=ActionForm(),
     )
+
+
+class CaptureForm(FlaskForm):
+    """How much of an authorisation to capture, in the currency's major unit (19.99); the
+    service decides whether that much is held."""
+
+    amount = StringField("Amount to capture", [Length(max=20)], filters=[_stripped])
+
+    def minor_amount(self, currency: str) -> int:
+        """The amount in minor units; ValueError says why it is not one."""
+        text = self.amount.data or ""
+        whole, dot, fraction = text.partition(".")
+        digits = minor_unit(currency)
+        if not (text.isascii() and whole.isdigit() and (not dot or fraction.isdigit())):
+            raise ValueError(f"Enter the amount in {currency}, e.g. {major_units(1999, currency)}")
+        if len(fraction) > digits:
+            raise ValueError(f"{currency} has {digits} decimals")
+        amount = int(whole) * 10**digits + int(fraction.ljust(digits, "0") or "0")
+        if amount <= 0:
+            raise ValueError("Capture an amount above zero")
+        return amount
+
+
+def major_units(amount: int, currency: str) -> str:
+    """``1999`` EUR as ``19.99``: what the capture form shows and reads."""
+    digits = minor_unit(currency)
+    if digits == 0:
+        return str(amount)
+    return f"{amount // 10**digits}.{amount % 10**digits:0{digits}d}"
+
+
+@bp.post("/payments/<session_id>/capture")
+@login_required
+def capture_payment(session_id: str):
+    session = payments.get_merchant_session(current_user.merchant_id, session_id)
+    form = CaptureForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValueError("The form expired; reload the page and try again")
+        amount = form.minor_amount(session.currency)
+        captures.capture_session(session.id, amount, by=f"portal, {current_user.email}")
+    except ValueError as exc:
+        flash(str(exc), "error")
+    except KadoseiError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Captured. The rest of the authorisation is released.", "success")
+    return redirect(url_for("portal.show_payment", session_id=session.id), code=303)
+
+
+@bp.post("/payments/<session_id>/void")
+@login_required
+def void_payment(session_id: str):
+    session = payments.get_merchant_session(current_user.merchant_id, session_id)
+    if not ActionForm().validate_on_submit():
+        flash("The form expired; reload the page and try again", "error")
+        return redirect(url_for("portal.show_payment", session_id=session.id), code=303)
+    try:
+        cause = f"authorisation voided in the portal by {current_user.email}"
+        captures.void_session(session.id, cause=cause)
+    except KadoseiError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Voided: the customer's authorisation is released.", "success")
+    return redirect(url_for("portal.show_payment", session_id=session.id), code=303)

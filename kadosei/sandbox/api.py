@@ -31,12 +31,14 @@ __all__ = [
     "Psp",
     "TimedOut",
     "Unreachable",
+    "capture_payment",
     "create_payment",
     "disabled_psps",
     "expire_payment",
     "get_psp",
     "retrieve_payment",
     "signing_secret",
+    "void_payment",
 ]
 
 _system_random = random.Random()
@@ -82,14 +84,15 @@ class Payment:
     """The PSP's answer about one payment."""
 
     id: str
-    # pending | processing | succeeded | failed | canceled | expired (a lapsed checkout is
-    # expired here while its recorded status is still pending)
+    # pending | processing | authorized | succeeded | failed | canceled | expired (a lapsed
+    # checkout is expired here while its recorded status is still pending)
     status: str
     recorded_status: str
     amount: int
     failure_code: str | None
     failure_message: str | None
     hosted_url: str | None = None  # in the answer to create_payment
+    amount_captured: int = 0  # what was taken (a manual-capture payment: once captured)
 
 
 def create_payment(
@@ -138,6 +141,30 @@ def expire_payment(psp_name: str, reference: str, *, timeout: float) -> Payment:
         raise Conflict(str(exc)) from None
 
 
+def capture_payment(psp_name: str, reference: str, amount: int, *, timeout: float) -> Payment:
+    """``POST /payments/<reference>/capture {amount}``: take ``amount`` (at most what is
+    held) of an authorised payment, releasing the rest; ``BadRequest`` if nothing is held."""
+    psp = _psp(psp_name)
+    _answer(psp, timeout)
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise BadRequest("amount must be an integer in minor units")
+    try:
+        return _answer_for(payments.capture_payment(_payment(psp, reference), amount))
+    except payments.NotHeld as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def void_payment(psp_name: str, reference: str, *, timeout: float) -> Payment:
+    """``POST /payments/<reference>/void``: release an authorisation (``canceled``);
+    ``BadRequest`` if nothing is held."""
+    psp = _psp(psp_name)
+    _answer(psp, timeout)
+    try:
+        return _answer_for(payments.void_payment(_payment(psp, reference)))
+    except payments.NotHeld as exc:
+        raise BadRequest(str(exc)) from None
+
+
 def hosted_url(psp_name: str, reference: str) -> str:
     """The hosted page on ``KADOSEI_PUBLIC_URL``, never on the host a request came to."""
     values = {"provider": psp_name, "reference": reference}
@@ -181,4 +208,5 @@ def _answer_for(payment: SandboxPayment, url: str | None = None) -> Payment:
         failure_code=payment.failure_code,
         failure_message=payment.failure_message,
         hosted_url=url,
+        amount_captured=payment.amount_captured or 0,
     )

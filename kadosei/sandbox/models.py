@@ -32,7 +32,16 @@ def new_reference() -> str:
 
 
 # A sandbox payment's life, in the sandbox PSP's own vocabulary.
-SANDBOX_PAYMENT_STATUSES = ("pending", "processing", "succeeded", "failed", "canceled", "expired")
+# ``authorized``: a manual-capture payment the customer approved, held until captured or voided.
+SANDBOX_PAYMENT_STATUSES = (
+    "pending",
+    "processing",
+    "authorized",
+    "succeeded",
+    "failed",
+    "canceled",
+    "expired",
+)
 SANDBOX_FINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired"})
 
 
@@ -59,6 +68,9 @@ class SandboxPayment(db.Model):
     failure_code: Mapped[str | None] = mapped_column(String(60))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     card_last4: Mapped[str | None] = mapped_column(String(4))
+    # ``manual``: the customer's approval only authorises; the merchant captures or voids.
+    capture_method: Mapped[str] = mapped_column(String(10), default="automatic")
+    amount_captured: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime | None]

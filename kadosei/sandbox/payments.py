@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
 from kadosei.jobs.queue import enqueue
 from kadosei.sandbox.cards import DECLINED, CardOutcome, outcome_for
@@ -35,6 +35,10 @@ class PaymentUnderWay(Exception):
     """The customer has paid or is paying: the checkout can no longer be expired."""
 
 
+class NotHeld(Exception):
+    """A capture or void of a payment that holds no authorisation (or more than it holds)."""
+
+
 @dataclass(frozen=True)
 class NewPayment:
     """What the merchant (kadosei) asks the PSP to collect."""
@@ -48,6 +52,7 @@ class NewPayment:
     return_url: str
     description: str | None = None
     expires_at: datetime | None = None
+    capture_method: str = "automatic"  # or "manual": the customer's approval only authorises
 
 
 def create_payment(provider: str, new: NewPayment, reference: str) -> SandboxPayment:
@@ -64,6 +69,7 @@ def create_payment(provider: str, new: NewPayment, reference: str) -> SandboxPay
             return_url=new.return_url,
             description=new.description,
             expires_at=new.expires_at,
+            capture_method=new.capture_method,
         )
         session.add(payment)
         session.flush()
@@ -101,7 +107,7 @@ def expire_payment(payment: SandboxPayment) -> SandboxPayment:
             .values(status="expired", updated_at=utcnow())
         )
     ended = get_payment(payment.id)
-    if ended.status in ("processing", "succeeded"):
+    if ended.status in ("processing", "authorized", "succeeded"):
         raise PaymentUnderWay(f"Payment {payment.id} is already {ended.status}")
     return ended
 
@@ -143,14 +149,65 @@ def cancel(payment: SandboxPayment) -> SandboxPayment:
     return get_payment(payment.id)
 
 
-def complete_processing(reference: str) -> bool:
-    """Finish a delayed card payment (``processing → succeeded``) once; ``True`` if it did."""
+def capture_payment(payment: SandboxPayment, amount: int) -> SandboxPayment:
+    """Take ``amount`` (at most what is held) of an authorised payment and release the rest;
+    capturing the same amount again answers the captured payment. ``NotHeld`` otherwise.
+
+    One conditional UPDATE (``WHERE status = 'authorized'``): of two captures, or a capture
+    and a void, only one changes the payment."""
+    if not 0 < amount <= payment.amount:
+        raise NotHeld(f"Payment {payment.id} holds {payment.amount}; cannot capture {amount}")
+    if _end_hold(payment, "succeeded", amount_captured=amount):
+        return get_payment(payment.id)
+    now_held = get_payment(payment.id)
+    if now_held.status == "succeeded" and now_held.amount_captured == amount:
+        return now_held
+    raise NotHeld(f"Payment {payment.id} is {now_held.status}: nothing to capture")
+
+
+def void_payment(payment: SandboxPayment) -> SandboxPayment:
+    """Release an authorisation (the payment is ``canceled``); voiding it again answers the
+    same. ``NotHeld`` if it holds nothing."""
+    if _end_hold(payment, "canceled"):
+        return get_payment(payment.id)
+    now_held = get_payment(payment.id)
+    if now_held.status == "canceled":
+        return now_held
+    raise NotHeld(f"Payment {payment.id} is {now_held.status}: nothing to void")
+
+
+def _end_hold(payment: SandboxPayment, status: str, **values: object) -> bool:
     now = utcnow()
     with transaction() as session:
         result = session.execute(
             update(SandboxPayment)
+            .where(SandboxPayment.id == payment.id, SandboxPayment.status == "authorized")
+            .values(
+                status=status, updated_at=now, notification_due_at=now, notified_at=None, **values
+            )
+        )
+    if result.rowcount != 1:
+        return False
+    enqueue(SEND_NOTIFICATION, payment.id)
+    return True
+
+
+def complete_processing(reference: str) -> bool:
+    """Finish a delayed card payment (``processing → succeeded``, or ``authorized`` when it is
+    captured later) once; ``True`` if it did."""
+    now = utcnow()
+    manual = SandboxPayment.capture_method == "manual"
+    with transaction() as session:
+        result = session.execute(
+            update(SandboxPayment)
             .where(SandboxPayment.id == reference, SandboxPayment.status == "processing")
-            .values(status="succeeded", updated_at=now, notification_due_at=now, notified_at=None)
+            .values(
+                status=case((manual, "authorized"), else_="succeeded"),
+                amount_captured=case((manual, 0), else_=SandboxPayment.amount),
+                updated_at=now,
+                notification_due_at=now,
+                notified_at=None,
+            )
         )
     if result.rowcount != 1:
         return False
@@ -226,8 +283,14 @@ def _change(payment: SandboxPayment, outcome: CardOutcome, **values: object) -> 
     the signed notification; ``False`` if it ended (expired, paid) meanwhile.
 
     One conditional UPDATE: whoever changes a pending payment first wins, the other sees
-    zero rows (PostgreSQL re-checks the condition after waiting for the row's lock)."""
+    zero rows (PostgreSQL re-checks the condition after waiting for the row's lock). A
+    manual-capture payment the customer approved is ``authorized``: held, not yet taken."""
     now = utcnow()
+    if outcome.status == "succeeded":
+        if payment.capture_method == "manual":
+            outcome = CardOutcome("authorized")
+        else:
+            values = {**values, "amount_captured": payment.amount}
     with transaction() as session:
         changed = session.execute(
             update(SandboxPayment)

@@ -32,11 +32,14 @@ HARBOR_MERCHANT_ACCOUNT = "KadoseiSandbox"
 # Harbor's event codes: (eventCode, success) for each status it reports.
 HARBOR_EVENTS = {
     "processing": ("PENDING", "true"),
+    "authorized": ("AUTHORISATION", "true"),  # with additionalData.captureMode "manual"
     "succeeded": ("AUTHORISATION", "true"),
     "failed": ("AUTHORISATION", "false"),
     "canceled": ("CANCELLATION", "true"),
     "expired": ("OFFER_CLOSED", "true"),
 }
+# A manual-capture payment's capture, as Adyen reports it.
+HARBOR_CAPTURE_EVENT = ("CAPTURE", "true")
 HARBOR_SIGNED_FIELDS = (
     "pspReference",
     "originalReference",
@@ -47,6 +50,7 @@ HARBOR_SIGNED_FIELDS = (
 ORBIT_STATES = {
     "pending": "CREATED",
     "processing": "PENDING",
+    "authorized": "AUTHORIZED",
     "succeeded": "CAPTURED",
     "failed": "DECLINED",
     "canceled": "CANCELLED",
@@ -77,6 +81,7 @@ def lumen_notification(payment: SandboxPayment) -> Notification:
                 "currency": payment.currency.lower(),
                 "failure_code": payment.failure_code,
                 "failure_message": payment.failure_message,
+                "amount_captured": payment.amount_captured or 0,
                 "metadata": {"attempt_id": payment.attempt_id},
             }
         },
@@ -97,18 +102,24 @@ def harbor_notification(payment: SandboxPayment) -> Notification:
     if payment.status not in HARBOR_EVENTS:
         raise ValueError(f"Harbor sends no notification for a {payment.status} payment")
     event_code, success = HARBOR_EVENTS[payment.status]
+    manual = payment.capture_method == "manual"
+    value = payment.amount
+    if manual and payment.status == "succeeded":
+        (event_code, success), value = HARBOR_CAPTURE_EVENT, payment.amount_captured
     item = {
         "pspReference": payment.id,
-        "originalReference": "",
+        "originalReference": payment.id if event_code == "CAPTURE" else "",
         "merchantAccountCode": HARBOR_MERCHANT_ACCOUNT,
         "merchantReference": payment.attempt_id,
-        "amount": {"value": payment.amount, "currency": payment.currency},
+        "amount": {"value": value, "currency": payment.currency},
         "eventCode": event_code,
         "success": success,
         "eventDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "reason": _harbor_reason(payment),
     }
     item["additionalData"] = {"hmacSignature": harbor_item_signature(item)}
+    if manual:  # as Adyen echoes a session's metadata: unsigned, like Adyen's
+        item["additionalData"]["captureMode"] = "manual"
     body = {"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}
     return json.dumps(body, separators=(",", ":")).encode(), {"Content-Type": "application/json"}
 
@@ -146,6 +157,7 @@ def orbit_notification(payment: SandboxPayment) -> Notification:
             "order_id": payment.attempt_id,
             "state": ORBIT_STATES[payment.status],
             "amount": {"value": payment.amount, "currency": payment.currency},
+            "captured_amount": payment.amount_captured or 0,
             "decline_code": payment.failure_code,
             "decline_reason": payment.failure_message,
         },

@@ -22,7 +22,13 @@ from pydantic_core import PydanticCustomError
 
 from kadosei.currencies import all_currencies, is_currency
 from kadosei.schemas import limits
-from kadosei.schemas.vocabulary import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
+from kadosei.schemas.vocabulary import (
+    CAPTURE_METHODS,
+    EVENT_TYPES,
+    MODES,
+    PAYMENT_METHODS,
+    SESSION_STATUSES,
+)
 
 INVALID = "parameter_invalid"
 MISSING = "parameter_missing"
@@ -92,6 +98,7 @@ Credential = credential()
 Mode = Literal[MODES]
 PaymentMethod = Literal[PAYMENT_METHODS]
 SessionStatus = Literal[SESSION_STATUSES]
+CaptureMethod = Literal[CAPTURE_METHODS]
 EventType = Literal[EVENT_TYPES]
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "canceled")
 DeliveryStatus = Literal[DELIVERY_STATUSES]

@@ -16,6 +16,7 @@ from kadosei.schemas import limits
 from kadosei.schemas.fields import (
     Amount,
     BlankIsAbsent,
+    CaptureMethod,
     Credential,
     Currency,
     DeliveryStatus,
@@ -177,6 +178,19 @@ class PaymentSessionCreate(RequestBody):
     customer_email: OptionalEmail = None
     metadata: Metadata = {}
     expires_in: ExpiresIn = limits.EXPIRES_IN_DEFAULT
+    capture_method: Annotated[
+        CaptureMethod,
+        Field(description="`manual`: authorise now, capture later (`POST …/capture`)"),
+    ] = "automatic"
+
+
+class PaymentSessionCapture(RequestBody):
+    """``POST /payment_sessions/{id}/capture``: how much of the authorisation to take."""
+
+    amount: Annotated[
+        Amount | None,
+        Field(description="Default: all of it; at most what is authorised; the rest is released"),
+    ] = None
 
 
 # -- list queries ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from kadosei.schemas import limits
 from kadosei.schemas.fields import (
+    CaptureMethod,
     DeliveryStatus,
     EventType,
     Mode,
@@ -211,6 +212,8 @@ SESSION_EXAMPLE = {
     "completed_at": None,
     "failure": None,
     "conflict": False,
+    "capture_method": "automatic",
+    "amount_captured": 0,
 }
 
 
@@ -236,6 +239,13 @@ class PaymentSession(ResponseObject):
     completed_at: NullableTimestamp
     failure: Failure | None = Field(description="`{code, message}` when `failed`")
     conflict: bool = Field(description="A provider success arrived after the session ended")
+    capture_method: CaptureMethod
+    amount_captured: int = Field(
+        ge=0,
+        le=limits.AMOUNT_MAX,
+        description="What was taken: `amount` once an automatic session succeeded, the "
+        "captured part of a manual one",
+    )
 
 
 class EventData(ResponseObject):
@@ -259,6 +269,7 @@ class Event(ResponseObject):
                             **SESSION_EXAMPLE,
                             "status": "succeeded",
                             "completed_at": "2026-01-31T09:31:10.250Z",
+                            "amount_captured": 1999,
                         }
                     },
                 }

@@ -8,10 +8,22 @@ MODES = ("test", "live")
 
 PAYMENT_METHODS = ("card", "ideal", "bancontact", "sepa_debit", "paypal", "klarna")
 
-SESSION_STATUSES = ("open", "processing", "succeeded", "failed", "canceled", "expired")
+SESSION_STATUSES = (
+    "open",
+    "processing",
+    "requires_capture",
+    "succeeded",
+    "failed",
+    "canceled",
+    "expired",
+)
+
+# How a session takes its money (docs/api.md §4.2): at once, or authorised now, captured later.
+CAPTURE_METHODS = ("automatic", "manual")
 
 EVENT_TYPES = (
     "payment_session.processing",
+    "payment_session.requires_capture",
     "payment_session.succeeded",
     "payment_session.failed",
     "payment_session.canceled",

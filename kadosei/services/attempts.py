@@ -103,8 +103,11 @@ def confirm_return(session_id: str, attempt_id: str | None) -> str:
 
 
 def destination(session: PaymentSession, attempt: Attempt | None) -> str:
-    """``success_url`` when paid, paying or still pending; ``cancel_url`` when it ended unpaid."""
-    if session.terminal:
+    """``success_url`` when paid, authorised (awaiting capture), paying or still pending;
+    ``cancel_url`` when it ended unpaid."""
+    if session.status == "requires_capture":
+        paid_side = True
+    elif session.terminal:
         paid_side = session.status == "succeeded"
     else:
         paid_side = session.status == "processing" or (
@@ -141,7 +144,7 @@ def _new_attempt(session: PaymentSession, tried: list[str]) -> _Claim | Checkout
 def _step_without_new_attempt(session: PaymentSession) -> CheckoutStep | None:
     if session.status == "processing":
         return CheckoutStep("processing", session, destination(session, None))
-    if session.terminal:
+    if session.terminal or session.status == "requires_capture":
         return CheckoutStep("ended", session, destination(session, None))
     attempt = live_attempt(session)
     if attempt is None:
@@ -171,6 +174,7 @@ def _checkout_request(session: PaymentSession, attempt: Attempt) -> CheckoutRequ
         customer_email=session.customer_email,
         expires_at=session.expires_at,
         notification_url=notification_url(attempt.provider),
+        capture_method=session.capture_method,
     )
 
 

@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` for session creation: one unique row per (application, mode, key).
+"""``Idempotency-Key`` for session creation, capture and cancel: one unique row per
+(application, mode, key).
 
 The row is inserted ``in_progress`` in its own short transaction *before* the work, so the
 database's unique constraint decides which of several concurrent requests runs; the others
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -85,6 +87,30 @@ def claim(application_id: str, mode: str, key: str, fingerprint: str) -> StoredR
         "A request with this Idempotency-Key is still being processed; retry shortly",
         code="idempotency_key_in_use",
     )
+
+
+def run_once(
+    application_id: str,
+    mode: str,
+    key: str | None,
+    request: dict,
+    work: Callable[[str | None], StoredResponse],
+) -> StoredResponse:
+    """Do ``work`` once per key: ``work(key)`` stores its successful response with
+    ``complete`` in its own commit; a replay gets that response again, and a refused request
+    lets the key go. ``request`` is what identifies the call (its operation, object and body).
+    """
+    if key is None:
+        return work(None)
+    key = check_key(key)
+    replay = claim(application_id, mode, key, request_fingerprint(request))
+    if replay is not None:
+        return replay
+    try:
+        return work(key)
+    except BaseException:
+        release(application_id, mode, key)
+        raise
 
 
 def complete(application_id: str, mode: str, key: str, response: StoredResponse) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from kadosei import bounded_json
 from kadosei.errors import InvalidRequest, NotFound, ProviderUnavailable
@@ -58,7 +58,11 @@ def _apply_payment_fact(provider_name: str, reported: PaymentStatus, body: bytes
     attempt = db.session.scalar(
         select(Attempt).where(
             Attempt.provider == provider_name,
-            Attempt.provider_reference == reported.provider_reference,
+            # Adyen reports captures and voids under the payment's own pspReference.
+            or_(
+                Attempt.provider_reference == reported.provider_reference,
+                Attempt.payment_reference == reported.provider_reference,
+            ),
         )
     )
     effect = "unknown_payment"

@@ -11,8 +11,9 @@ from kadosei.extensions import db
 from kadosei.models import SESSION_STATUSES, Application, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.providers.base import PaymentUnderWay, ProviderError
-from kadosei.schemas.requests import PaymentSessionCreate
-from kadosei.services import idempotency, session_expiry
+from kadosei.schemas.requests import PaymentSessionCapture, PaymentSessionCreate
+from kadosei.services import captures, idempotency, session_expiry
+from kadosei.services.captures import IdempotencyScope
 from kadosei.services.idempotency import StoredResponse
 from kadosei.services.pagination import Page, paginate
 from kadosei.services.provider_choice import eligible_providers
@@ -91,6 +92,8 @@ def _new_session(
         customer_email=fields.customer_email,
         metadata_=dict(fields.metadata),
         conflict=False,
+        capture_method=fields.capture_method,
+        amount_captured=0,
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(seconds=fields.expires_in),
@@ -122,9 +125,52 @@ def list_payment_sessions(
     return paginate(query, PaymentSession, limit=limit, starting_after=starting_after)
 
 
-def cancel_payment_session(application: Application, mode: str, session_id: str) -> PaymentSession:
-    """``open → canceled``, ending any provider-side checkout first; else 422."""
+def capture_payment_session(
+    application: Application,
+    mode: str,
+    session_id: str,
+    fields: PaymentSessionCapture,
+    *,
+    idempotency_key: str | None = None,
+) -> StoredResponse:
+    """``requires_capture → succeeded``, capturing ``fields.amount`` (default: all) at the
+    provider (docs/api.md §4.2); the API response, the first one again for a replayed key."""
     session = get_payment_session(application, mode, session_id)
+    request = {"capture": session.id, **fields.model_dump(exclude_unset=True)}
+
+    def capture(key: str | None) -> StoredResponse:
+        scope = IdempotencyScope(application.id, mode, key) if key else None
+        return captures.capture_session(session.id, fields.amount, by="API", scope=scope)
+
+    return idempotency.run_once(application.id, mode, idempotency_key, request, capture)
+
+
+def cancel_payment_session(
+    application: Application, mode: str, session_id: str, *, idempotency_key: str | None = None
+) -> StoredResponse:
+    """``open → canceled`` (ending any provider-side checkout first) or ``requires_capture →
+    canceled`` (voiding the authorisation); else 422. The API response, the first one again
+    for a replayed key."""
+    session = get_payment_session(application, mode, session_id)
+
+    def cancel(key: str | None) -> StoredResponse:
+        if session.status == "requires_capture":
+            scope = IdempotencyScope(application.id, mode, key) if key else None
+            cause = "authorisation voided by the merchant (API)"
+            return captures.void_session(session.id, cause=cause, scope=scope)
+        canceled = _cancel_open(session)
+        response = StoredResponse(200, session_payload(canceled))
+        if key is not None:
+            idempotency.complete(application.id, mode, key, response)
+            db.session.commit()
+        return response
+
+    return idempotency.run_once(
+        application.id, mode, idempotency_key, {"cancel": session.id}, cancel
+    )
+
+
+def _cancel_open(session: PaymentSession) -> PaymentSession:
     if session.status != "open":
         raise _not_cancelable(session)
     try:
@@ -178,6 +224,6 @@ def _filtered(query: Select, *, status: str | None, reference: str | None) -> Se
 
 def _not_cancelable(session: PaymentSession) -> KadoseiError:
     return Unprocessable(
-        f"Only an open session can be canceled; this one is {session.status}",
+        f"Only an open or requires_capture session can be canceled; this one is {session.status}",
         code="session_not_cancelable",
     )

@@ -1,6 +1,9 @@
 """The session state machine: THE one place a payment session changes status.
 
 ``open → processing → succeeded | failed | canceled | expired``; the last four are final.
+A ``manual`` capture session goes ``open → (processing →) requires_capture`` when the
+provider authorises, then ``succeeded`` (captured), ``canceled`` (voided) or ``expired``
+(``services/captures.py``).
 Every change records a ``SessionTransition`` (time and cause) and writes its event in the
 caller's transaction. Provider reports go through ``apply_provider_status``: duplicates and
 out-of-order reports change nothing, and a success after the session ended is never lost —
@@ -26,13 +29,24 @@ from kadosei.services.events import record_event
 log = logging.getLogger("kadosei.payments")
 
 ALLOWED = {
-    "open": frozenset({"processing", "succeeded", "failed", "canceled", "expired"}),
-    "processing": frozenset({"succeeded", "failed", "canceled", "expired"}),
+    "open": frozenset(
+        {"processing", "requires_capture", "succeeded", "failed", "canceled", "expired"}
+    ),
+    "processing": frozenset({"requires_capture", "succeeded", "failed", "canceled", "expired"}),
+    "requires_capture": frozenset({"succeeded", "canceled", "expired"}),
 }
 LIVE_ATTEMPT_STATUSES = frozenset({"creating", "pending", "processing"})
 FINAL_ATTEMPT_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired", "error"})
 # How far a payment has got at the provider; a report never moves an attempt backwards.
-_ATTEMPT_PROGRESS = {"creating": 0, "pending": 1, "processing": 2}
+# ``capturing``/``voiding``: kadosei is asking the provider to capture or void the hold.
+_ATTEMPT_PROGRESS = {
+    "creating": 0,
+    "pending": 1,
+    "processing": 2,
+    "authorized": 3,
+    "capturing": 4,
+    "voiding": 4,
+}
 # What a provider's status means for the session (pending/expired end nothing by themselves).
 _SESSION_STATUS_FOR = {
     "processing": "processing",
@@ -89,8 +103,11 @@ def transition(
     cause: str,
     failure_code: str | None = None,
     failure_message: str | None = None,
+    amount_captured: int | None = None,
 ) -> bool:
     """Move ``session`` to ``to_status``, recording why and writing its event.
+
+    A session that succeeds took ``amount_captured`` (default: its whole amount).
 
     Returns ``False`` (and changes nothing) when the session is already there; raises
     ``IllegalTransition`` for a move the state machine forbids (e.g. out of a final state).
@@ -113,6 +130,8 @@ def transition(
     if to_status == "failed":
         session.failure_code = (failure_code or "payment_failed")[:60]
         session.failure_message = (failure_message or "The payment failed")[:500]
+    if to_status == "succeeded":
+        session.amount_captured = session.amount if amount_captured is None else amount_captured
     if session.terminal:
         session.completed_at = now
     _announce(session, f"payment_session.{to_status}")
@@ -132,6 +151,8 @@ def apply_provider_status(
     if status not in PROVIDER_STATUSES:
         log.warning("attempt %s: unrecognized provider status %r", attempt.id, status)
         return "unrecognized"
+    if reported.payment_reference and not attempt.payment_reference:
+        attempt.payment_reference = reported.payment_reference[:100]
     if attempt.status == status:
         return "duplicate"
     if attempt.status in FINAL_ATTEMPT_STATUSES:
@@ -177,6 +198,8 @@ def _record_on_attempt(attempt: Attempt, reported: PaymentStatus) -> None:
         attempt.completed_at = utcnow()
     if reported.status in ("succeeded", "failed"):
         report_outcome(attempt, reported.status)
+    elif reported.status == "authorized":  # the provider took the payment (held for capture)
+        report_outcome(attempt, "succeeded")
 
 
 def _apply_to_session(
@@ -187,9 +210,11 @@ def _apply_to_session(
             flag_conflict(session, attempt, cause=cause)
             return "conflict"
         return "ignored_final"
-    target = _SESSION_STATUS_FOR.get(reported.status)
+    target = _session_status_for(session, reported.status)
     if target is None or target == session.status:
         return "recorded"
+    if target not in ALLOWED.get(session.status, frozenset()):
+        return "out_of_order"  # e.g. a late ``processing`` for a session awaiting capture
     session.provider = attempt.provider
     transition(
         session,
@@ -197,8 +222,17 @@ def _apply_to_session(
         cause=f"{cause}: {attempt.provider} reported {reported.status} for {attempt.id}",
         failure_code=reported.failure_code,
         failure_message=reported.failure_message,
+        amount_captured=reported.amount_captured if session.capture_method == "manual" else None,
     )
     return "applied"
+
+
+def _session_status_for(session: PaymentSession, provider_status: str) -> str | None:
+    """What a provider's status means for this session: an authorisation holds a manual
+    session for capture, and means nothing more for an automatic one (its capture follows)."""
+    if provider_status == "authorized":
+        return "requires_capture" if session.capture_method == "manual" else None
+    return _SESSION_STATUS_FOR.get(provider_status)
 
 
 def _paid_twice_or_late(session: PaymentSession, attempt: Attempt) -> bool:

@@ -57,6 +57,7 @@ class SandboxProvider(Provider):
             return_url=request.return_url,
             description=request.description,
             expires_at=request.expires_at,
+            capture_method=request.capture_method,
         )
         with _mapped_errors():
             payment = api.create_payment(self.name, new, timeout=_timeout(), rng=self.rng)
@@ -71,6 +72,18 @@ class SandboxProvider(Provider):
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:
         with _mapped_errors():
             return _status_of(api.expire_payment(self.name, provider_reference, timeout=_timeout()))
+
+    def capture(
+        self, provider_reference: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> PaymentStatus:
+        with _mapped_errors():
+            return _status_of(
+                api.capture_payment(self.name, provider_reference, amount, timeout=_timeout())
+            )
+
+    def void(self, provider_reference: str, *, idempotency_key: str) -> PaymentStatus:
+        with _mapped_errors():
+            return _status_of(api.void_payment(self.name, provider_reference, timeout=_timeout()))
 
     # -- provider → kadosei: each provider's own scheme ----------------------------------
 
@@ -120,6 +133,7 @@ def _status_of(payment: api.Payment) -> PaymentStatus:
         failure_code=payment.failure_code,
         failure_message=payment.failure_message,
         raw={"id": payment.id, "status": payment.recorded_status, "amount": payment.amount},
+        amount_captured=payment.amount_captured if payment.status == "succeeded" else None,
     )
 
 

@@ -24,6 +24,9 @@ EVENTS = {
     "expired": ("OFFER_CLOSED", "true"),
 }
 STATUS_OF_EVENT = {event: status for status, event in EVENTS.items()}
+# A manual-capture payment: its AUTHORISATION holds (``additionalData.captureMode`` "manual",
+# echoed as Adyen echoes a session's metadata), its CAPTURE takes.
+STATUS_OF_EVENT[("CAPTURE", "true")] = "succeeded"
 SIGNED_FIELDS = ("pspReference", "originalReference", "merchantAccountCode", "merchantReference")
 
 
@@ -52,6 +55,8 @@ class HarborProvider(SandboxProvider):
         if event not in STATUS_OF_EVENT or not isinstance(item.get("pspReference"), str):
             raise InvalidNotification(f"Harbor event {event[0]!r} is not one kadosei handles")
         status = STATUS_OF_EVENT[event]
+        if event == ("AUTHORISATION", "true") and additional.get("captureMode") == "manual":
+            status = "authorized"
         code, message = _failure(item.get("reason")) if status == "failed" else (None, None)
         return PaymentStatus(
             provider_reference=item["pspReference"],
@@ -59,7 +64,16 @@ class HarborProvider(SandboxProvider):
             failure_code=code,
             failure_message=message,
             raw=item,
+            amount_captured=_captured(item) if status == "succeeded" else None,
         )
+
+
+def _captured(item: Mapping[str, object]) -> int | None:
+    amount = item.get("amount")
+    value = amount.get("value") if isinstance(amount, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
 
 
 def _text(value: object) -> str:

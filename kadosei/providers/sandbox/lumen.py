@@ -48,7 +48,20 @@ class LumenProvider(SandboxProvider):
             failure_code=text_or_none(payment.get("failure_code")),
             failure_message=text_or_none(payment.get("failure_message")),
             raw=payment,
+            amount_captured=_captured(payment),
         )
+
+
+def _captured(payment: dict) -> int | None:
+    """What a succeeded payment took (``amount_captured``), when Lumen says."""
+    value = payment.get("amount_captured")
+    if (
+        payment.get("status") != "succeeded"
+        or isinstance(value, bool)
+        or not isinstance(value, int)
+    ):
+        return None
+    return value if value > 0 else None
 
 
 def _parse_signature_header(value: str) -> tuple[int, list[str]]:

@@ -22,6 +22,7 @@ SIGNATURE_HEADER = "X-Orbit-Signature"
 STATES = {
     "pending": "CREATED",
     "processing": "PENDING",
+    "authorized": "AUTHORIZED",
     "succeeded": "CAPTURED",
     "failed": "DECLINED",
     "canceled": "CANCELLED",
@@ -59,4 +60,13 @@ class OrbitProvider(SandboxProvider):
             failure_code=text_or_none(payment.get("decline_code")),
             failure_message=text_or_none(payment.get("decline_reason")),
             raw=payment,
+            amount_captured=_captured(payment),
         )
+
+
+def _captured(payment: dict) -> int | None:
+    """What a captured payment took (``captured_amount``), when Orbit says."""
+    value = payment.get("captured_amount")
+    if payment.get("state") != "CAPTURED" or isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if value > 0 else None
