@@ -1,0 +1,148 @@
+"""Capture and void on a payment's page in the portal (docs/api.md §8, §4.2): the same
+service and rules as the API, post/redirect/get, each shown in the payment's timeline."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from tests.capture.capture_support import MerchantApi, csrf_token, held_payment, sandbox_payment
+from tests.portal.payment_search_support import signed_in
+
+FLASH = re.compile(r'class="flash flash-(\w+)"[^>]*>\s*(.*?)\s*<', re.S)
+
+
+@pytest.fixture
+def owner(factories):
+    merchant, user = factories.make_merchant()
+    application = factories.make_application(merchant)
+    _, secret = factories.make_api_key(application, "test")
+    return user, secret
+
+
+@pytest.fixture
+def merchant(client, owner) -> MerchantApi:
+    return MerchantApi(client, owner[1])
+
+
+@pytest.fixture
+def browser(app, owner):
+    return signed_in(app, owner[0])
+
+
+def _page(browser, session_id: str) -> str:
+    response = browser.get(f"/payments/{session_id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _capture(browser, session_id: str, amount: str):
+    token = csrf_token(_page(browser, session_id))
+    return browser.post(
+        f"/payments/{session_id}/capture", data={"csrf_token": token, "amount": amount}
+    )
+
+
+def _void(browser, session_id: str):
+    token = csrf_token(_page(browser, session_id))
+    return browser.post(f"/payments/{session_id}/void", data={"csrf_token": token})
+
+
+def _flashes(browser, response) -> list[tuple[str, str]]:
+    assert response.status_code == 303
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    return [(kind, html.unescape(text)) for kind, text in FLASH.findall(page)]
+
+
+def test_a_held_payment_offers_capture_of_the_whole_amount_and_void(
+    app, merchant, customer, browser
+):
+    held = held_payment(app, merchant, customer)
+
+    page = _page(browser, held["id"])
+
+    assert f'action="/payments/{held["id"]}/capture"' in page
+    assert f'action="/payments/{held["id"]}/void"' in page
+    assert 'value="19.99"' in page
+
+
+def test_a_payment_that_is_not_held_offers_neither(merchant, browser):
+    session = merchant.create_session(capture_method="manual")
+
+    page = _page(browser, session["id"])
+
+    assert "/capture" not in page and "/void" not in page
+
+
+def test_capturing_part_in_the_portal_is_the_apis_capture(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+
+    response = _capture(browser, held["id"], "12.50")
+
+    assert response.headers["Location"].endswith(f"/payments/{held['id']}")
+    assert _flashes(browser, response)[0][0] == "success"
+    paid = merchant.session(held["id"])
+    assert (paid["status"], paid["amount_captured"]) == ("succeeded", 1250)
+    assert sandbox_payment(held["id"]).amount_captured == 1250
+    page = _page(browser, held["id"])
+    assert "captured 1250 of 1999 EUR (portal, " in page
+    assert "/capture" not in page.split("Timeline")[0]
+
+
+def test_more_than_is_held_is_refused_with_the_services_words(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+
+    response = _capture(browser, held["id"], "20.00")
+
+    kind, text = _flashes(browser, response)[0]
+    assert kind == "error" and "exceeds the 1999 authorised" in text
+    assert merchant.session(held["id"])["status"] == "requires_capture"
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "0", "1.999", "-3", "1,50"])
+def test_what_is_not_an_amount_is_refused_and_nothing_changes(
+    app, merchant, customer, browser, typed
+):
+    held = held_payment(app, merchant, customer)
+
+    response = _capture(browser, held["id"], typed)
+
+    assert _flashes(browser, response)[0][0] == "error"
+    assert merchant.session(held["id"]) == held
+
+
+def test_voiding_in_the_portal_cancels_at_the_provider(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+
+    response = _void(browser, held["id"])
+
+    assert _flashes(browser, response)[0][0] == "success"
+    assert merchant.session(held["id"])["status"] == "canceled"
+    assert sandbox_payment(held["id"]).status == "canceled"
+    assert "authorisation voided in the portal by" in _page(browser, held["id"])
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+
+    browser.post(f"/payments/{held['id']}/capture", data={"amount": "19.99"})
+    browser.post(f"/payments/{held['id']}/void", data={})
+
+    assert merchant.session(held["id"]) == held
+
+
+def test_another_merchants_user_cannot_capture_or_void(app, merchant, customer, factories):
+    held = held_payment(app, merchant, customer)
+    _, stranger = factories.make_merchant()
+    other = signed_in(app, stranger)
+    token = csrf_token(other.get("/payments").get_data(as_text=True))
+
+    captured = other.post(
+        f"/payments/{held['id']}/capture", data={"csrf_token": token, "amount": "19.99"}
+    )
+    voided = other.post(f"/payments/{held['id']}/void", data={"csrf_token": token})
+
+    assert captured.status_code == 404 and voided.status_code == 404
+    assert merchant.session(held["id"]) == held
