@@ -144,3 +144,14 @@ def test_a_declined_card_fails_a_manual_session_as_any_other(app, merchant, cust
 
     assert merchant.session(session["id"])["status"] != "requires_capture"
     assert sandbox_payment(session["id"]).status == "failed"
+
+
+def test_the_checkout_link_of_a_held_payment_says_it_is_authorised(app, merchant, customer):
+    held = held_payment(app, merchant, customer)
+
+    page = customer.open_checkout(held)
+
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Your payment is authorised" in text and "did not go through" not in text
+    assert "https://shop.example/thanks" in text
