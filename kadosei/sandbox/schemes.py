@@ -102,7 +102,8 @@ def harbor_notification(payment: SandboxPayment) -> Notification:
     if payment.status not in HARBOR_EVENTS:
         raise ValueError(f"Harbor sends no notification for a {payment.status} payment")
     event_code, success = HARBOR_EVENTS[payment.status]
-    manual = payment.capture_method == "manual"
+    # Only a manual-capture payment is ever held (``authorized``).
+    manual = payment.capture_method == "manual" or payment.status == "authorized"
     value = payment.amount
     if manual and payment.status == "succeeded":
         (event_code, success), value = HARBOR_CAPTURE_EVENT, payment.amount_captured
