@@ -146,3 +146,31 @@ def test_another_merchants_user_cannot_capture_or_void(app, merchant, customer, 
 
     assert captured.status_code == 404 and voided.status_code == 404
     assert merchant.session(held["id"]) == held
+
+
+def test_a_payment_captured_meanwhile_is_not_captured_twice(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+    token = csrf_token(_page(browser, held["id"]))  # the page as it was, buttons and all
+    merchant.client.post(f"/api/v1/payment_sessions/{held['id']}/capture", headers=merchant.headers)
+
+    response = browser.post(
+        f"/payments/{held['id']}/capture", data={"csrf_token": token, "amount": "10.00"}
+    )
+
+    kind, text = _flashes(browser, response)[0]
+    assert kind == "error" and "cannot be captured" in text
+    assert merchant.session(held["id"])["amount_captured"] == 1999
+
+
+def test_a_provider_away_is_said_plainly_and_the_hold_stays(app, merchant, customer, browser):
+    from kadosei.sandbox.knobs import update_knobs
+    from tests.capture.capture_support import attempt_of
+
+    held = held_payment(app, merchant, customer)
+    update_knobs(attempt_of(held["id"]).provider, {"down": True})
+
+    response = _capture(browser, held["id"], "19.99")
+
+    kind, text = _flashes(browser, response)[0]
+    assert kind == "error" and "nothing changed" in text
+    assert merchant.session(held["id"]) == held
