@@ -281,17 +281,14 @@ def _attempt(attempt_id: str) -> Attempt:
 def _held_since(before: datetime, batch: int) -> list[str]:
     """``requires_capture`` sessions authorised before ``before``, least recently looked at
     first (a sweep that could not void one touches it, giving the others their turn)."""
-    authorised_at = (
-        select(SessionTransition.session_id)
+    ids = db.session.scalars(
+        select(PaymentSession.id)
+        .join(SessionTransition, SessionTransition.session_id == PaymentSession.id)
         .where(
+            PaymentSession.status == "requires_capture",
             SessionTransition.to_status == "requires_capture",
             SessionTransition.created_at <= before,
         )
-        .scalar_subquery()
-    )
-    ids = db.session.scalars(
-        select(PaymentSession.id)
-        .where(PaymentSession.status == "requires_capture", PaymentSession.id.in_(authorised_at))
         .order_by(PaymentSession.updated_at)
         .limit(batch)
     ).all()
