@@ -22,6 +22,7 @@ from kadosei.schemas.fields import (
     EventType,
     EventTypes,
     ExpiresIn,
+    MaxAttempts,
     Metadata,
     Mode,
     OptionalEmail,
@@ -177,6 +178,7 @@ class PaymentSessionCreate(RequestBody):
     customer_email: OptionalEmail = None
     metadata: Metadata = {}
     expires_in: ExpiresIn = limits.EXPIRES_IN_DEFAULT
+    max_attempts: MaxAttempts = limits.MAX_ATTEMPTS_DEFAULT
 
 
 # -- list queries ---------------------------------------------------------------------------

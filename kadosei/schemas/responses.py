@@ -191,6 +191,12 @@ class Failure(ResponseObject):
     message: str | None
 
 
+class LastFailure(ResponseObject):
+    code: str | None
+    message: str | None
+    attempt: object_id("pa") = Field(description="The declined attempt (`pa_…`)")
+
+
 SESSION_EXAMPLE = {
     "id": "ps_2b7Qx9LmN0pRsTuVwXy12aBc",
     "object": "payment_session",
@@ -211,6 +217,8 @@ SESSION_EXAMPLE = {
     "completed_at": None,
     "failure": None,
     "conflict": False,
+    "attempts_failed": 0,
+    "last_failure": None,
 }
 
 
@@ -236,6 +244,13 @@ class PaymentSession(ResponseObject):
     completed_at: NullableTimestamp
     failure: Failure | None = Field(description="`{code, message}` when `failed`")
     conflict: bool = Field(description="A provider success arrived after the session ended")
+    attempts_failed: int = Field(
+        ge=0,
+        description="Declined attempts so far (the session stays `open` while attempts are left)",
+    )
+    last_failure: LastFailure | None = Field(
+        description="`{code, message, attempt}` of the last declined attempt, else `null`"
+    )
 
 
 class EventData(ResponseObject):

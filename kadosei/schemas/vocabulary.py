@@ -13,6 +13,7 @@ SESSION_STATUSES = ("open", "processing", "succeeded", "failed", "canceled", "ex
 EVENT_TYPES = (
     "payment_session.processing",
     "payment_session.succeeded",
+    "payment_session.attempt_failed",
     "payment_session.failed",
     "payment_session.canceled",
     "payment_session.expired",
