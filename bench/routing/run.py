@@ -146,7 +146,8 @@ def main() -> None:
     )
     results_md = docs / "routing-results.md"
     # The retry section (bench/routing/retries.py) is kept as it was.
-    _, marker, retries = results_md.read_text().partition(MARKER) if results_md.exists() else "  "
+    old = results_md.read_text() if results_md.exists() else ""
+    _, marker, retries = old.partition(MARKER)
     results_md.write_text(intro + table + (f"\n{marker}{retries}" if marker else ""))
     outage = {p: r for s, seed, p, r in results if s == "outage" and seed == seeds[0]}
     sc = build("outage", seeds[0], args.transactions)
