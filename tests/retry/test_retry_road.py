@@ -243,3 +243,29 @@ def test_the_decline_counts_when_only_the_notification_arrived(app, merchant, cu
     assert body["status"] == "open" and body["attempts_failed"] == 1
     html, _ = customer.declined_page(session)  # coming back later, they may try again
     assert "did not go through" in html
+
+
+def test_a_decline_of_a_processing_payment_ends_the_session_at_once(app, merchant, customer):
+    from tests.payments.payments_support import post_notification, signed_notification
+
+    session = merchant.create_session()
+    destination = customer.pay(customer.go_to_hosted_page(session), "4000000000000259")
+    assert destination.startswith(SUCCESS)  # processing: the customer went back to the shop
+    (attempt,) = attempts_of(session)
+
+    provider, body, headers = signed_notification(
+        attempt.provider_reference,
+        "failed",
+        failure_code="card_declined",
+        failure_message="The card was declined.",
+    )
+    assert post_notification(customer.client, provider, body, headers).status_code == 200
+
+    final = merchant.session(session["id"])
+    assert final["status"] == "failed" and final["attempts_failed"] == 1
+    assert final["failure"]["code"] == "card_declined"
+    assert merchant.event_types(session["id"]) == [
+        "payment_session.processing",
+        "payment_session.attempt_failed",
+        "payment_session.failed",
+    ]
