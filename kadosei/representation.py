@@ -151,6 +151,19 @@ def serialize_session(session: PaymentSession) -> dict:
         "conflict": bool(session.conflict),
         "capture_method": session.capture_method or "automatic",
         "amount_captured": session.amount_captured or 0,
+        "attempts_failed": session.attempts_failed or 0,
+        "last_failure": _last_failure(session),
+    }
+
+
+def _last_failure(session: PaymentSession) -> dict | None:
+    """The last declined attempt, ``{code, message, attempt}`` (docs/api.md §4 Statuses)."""
+    if session.last_failure_attempt is None:
+        return None
+    return {
+        "code": session.last_failure_code,
+        "message": session.last_failure_message,
+        "attempt": session.last_failure_attempt,
     }
 
 

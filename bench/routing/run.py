@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.routing.retries import MARKER  # noqa: E402
 from bench.routing.scenarios import build  # noqa: E402
 from bench.routing.simulate import BUCKET, POLICIES, run  # noqa: E402
 from bench.routing.svg import timeline_svg  # noqa: E402
@@ -143,7 +144,11 @@ def main() -> None:
         "counted from when the provider is healthy again). See docs/routing.md for "
         "definitions.\n\n"
     )
-    (docs / "routing-results.md").write_text(intro + table)
+    results_md = docs / "routing-results.md"
+    # The retry section (bench/routing/retries.py) is kept as it was.
+    old = results_md.read_text() if results_md.exists() else ""
+    _, marker, retries = old.partition(MARKER)
+    results_md.write_text(intro + table + (f"\n{marker}{retries}" if marker else ""))
     outage = {p: r for s, seed, p, r in results if s == "outage" and seed == seeds[0]}
     sc = build("outage", seeds[0], args.transactions)
     names = [p.name for p in sc.providers]

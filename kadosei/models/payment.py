@@ -55,6 +55,14 @@ class PaymentSession(SequencedMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime]
+    # A declined attempt leaves the session open while attempts are left (docs/api.md §5).
+    max_attempts: Mapped[int] = mapped_column(
+        default=limits.MAX_ATTEMPTS_DEFAULT, server_default=str(limits.MAX_ATTEMPTS_DEFAULT)
+    )
+    attempts_failed: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failure_code: Mapped[str | None] = mapped_column(String(60))
+    last_failure_message: Mapped[str | None] = mapped_column(String(500))
+    last_failure_attempt: Mapped[str | None] = mapped_column(String(40))
     completed_at: Mapped[datetime | None]
 
     attempts: Mapped[list[Attempt]] = relationship(back_populates="session", order_by="Attempt.pk")
@@ -93,6 +101,8 @@ class Attempt(SequencedMixin, db.Model):
     error_code: Mapped[str | None] = mapped_column(String(60))
     error_message: Mapped[str | None] = mapped_column(String(500))
     explanation: Mapped[dict] = mapped_column(JSON, default=dict)
+    # From the adapter's decline table: another provider may succeed where this one declined.
+    retry_elsewhere: Mapped[bool | None]
     duration_ms: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -28,6 +28,11 @@ def routing_sentence(why: Mapping[str, Any] | None, provider: str | None = None)
     return routing_words.attempt_sentence(why, provider, routing_words.provider_names())
 
 
+@bp.app_template_global("routing_retry")
+def routing_retry(why: Mapping[str, Any] | None) -> str | None:
+    return routing_words.retry_sentence(why, routing_words.provider_names())
+
+
 @bp.app_template_global("routing_rule")
 def routing_rule(rule: Mapping[str, Any]) -> str:
     return routing_words.rule_words(rule, routing_words.provider_names())

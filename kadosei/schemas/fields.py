@@ -255,6 +255,14 @@ ExpiresIn = Annotated[
         description="Seconds until the session expires",
     ),
 ]
+MaxAttempts = Annotated[
+    int,
+    Field(
+        ge=limits.MAX_ATTEMPTS_MIN,
+        le=limits.MAX_ATTEMPTS_MAX,
+        description="Declined attempts the customer may make before the session is `failed`",
+    ),
+]
 
 
 # -- webhook events -------------------------------------------------------------------------

@@ -27,6 +27,10 @@ EXPIRES_IN_MIN = 300
 EXPIRES_IN_MAX = 86_400
 EXPIRES_IN_DEFAULT = 3600
 IDEMPOTENCY_KEY_MAX = 255
+# Declined attempts a customer may make before the session is failed (docs/api.md §5).
+MAX_ATTEMPTS_MIN = 1
+MAX_ATTEMPTS_MAX = 10
+MAX_ATTEMPTS_DEFAULT = 3
 
 WEBHOOK_DESCRIPTION_MAX = 500
 

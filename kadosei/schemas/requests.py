@@ -23,6 +23,7 @@ from kadosei.schemas.fields import (
     EventType,
     EventTypes,
     ExpiresIn,
+    MaxAttempts,
     Metadata,
     Mode,
     OptionalEmail,
@@ -182,6 +183,7 @@ class PaymentSessionCreate(RequestBody):
         CaptureMethod,
         Field(description="`manual`: authorise now, capture later (`POST …/capture`)"),
     ] = "automatic"
+    max_attempts: MaxAttempts = limits.MAX_ATTEMPTS_DEFAULT
 
 
 class PaymentSessionCapture(RequestBody):

@@ -192,6 +192,12 @@ class Failure(ResponseObject):
     message: str | None
 
 
+class LastFailure(ResponseObject):
+    code: str | None
+    message: str | None
+    attempt: object_id("pa") = Field(description="The declined attempt (`pa_…`)")
+
+
 SESSION_EXAMPLE = {
     "id": "ps_2b7Qx9LmN0pRsTuVwXy12aBc",
     "object": "payment_session",
@@ -214,6 +220,8 @@ SESSION_EXAMPLE = {
     "conflict": False,
     "capture_method": "automatic",
     "amount_captured": 0,
+    "attempts_failed": 0,
+    "last_failure": None,
 }
 
 
@@ -245,6 +253,13 @@ class PaymentSession(ResponseObject):
         le=limits.AMOUNT_MAX,
         description="What was taken: `amount` once an automatic session succeeded, the "
         "captured part of a manual one",
+    )
+    attempts_failed: int = Field(
+        ge=0,
+        description="Declined attempts so far (the session stays `open` while attempts are left)",
+    )
+    last_failure: LastFailure | None = Field(
+        description="`{code, message, attempt}` of the last declined attempt, else `null`"
     )
 
 

@@ -25,6 +25,7 @@ EVENT_TYPES = (
     "payment_session.processing",
     "payment_session.requires_capture",
     "payment_session.succeeded",
+    "payment_session.attempt_failed",
     "payment_session.failed",
     "payment_session.canceled",
     "payment_session.expired",

@@ -2,7 +2,9 @@
 the customer comes back, what the provider says (docs/api.md §5).
 
 A session never has two live attempts: the attempt is claimed (``creating``) under the
-session's row lock, then the provider is called without any lock held.
+session's row lock, then the provider is called without any lock held. After a declined
+attempt the session waits on kadosei's checkout page until the customer asks to try again
+(a new attempt, routed afresh) or returns to the shop (the session fails).
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.providers.base import CheckoutRequest, CheckoutResult, Provider, ProviderError
-from kadosei.services.checkout_links import notification_url, return_url, with_session_id
+from kadosei.services.checkout_links import (
+    checkout_url,
+    notification_url,
+    return_url,
+    with_session_id,
+)
 from kadosei.services.provider_choice import get_provider, rank_providers
 from kadosei.services.session_expiry import (
     CREATING_ABANDONED_AFTER,
@@ -29,6 +36,7 @@ from kadosei.services.session_state import (
     FINAL_ATTEMPT_STATUSES,
     LIVE_ATTEMPT_STATUSES,
     apply_provider_status,
+    give_up_after_decline,
     live_attempt,
     lock_session,
     report_outcome,
@@ -45,12 +53,14 @@ class CheckoutStep:
 
     ``redirect`` (to ``url``, a provider's hosted page), ``preparing`` (another request is
     creating the checkout right now), ``unavailable`` (every provider failed; still open),
+    ``declined`` (the last attempt, ``attempt``, was declined: try again or give up),
     ``processing`` or ``ended`` (the session's outcome; ``url`` sends the customer on).
     """
 
     kind: str
     session: PaymentSession
     url: str | None = None
+    attempt: Attempt | None = None
 
 
 @dataclass(frozen=True)
@@ -67,14 +77,18 @@ def get_session(session_id: str) -> PaymentSession:
     return session
 
 
-def begin_checkout(session_id: str) -> CheckoutStep:
-    """``GET /checkout/{id}``: the hosted page of the live attempt, or a new one (failover)."""
+def begin_checkout(session_id: str, *, retry_after: str | None = None) -> CheckoutStep:
+    """``GET /checkout/{id}``: the hosted page of the live attempt, or a new one (failover).
+
+    After a declined attempt a new one starts only for the customer's "Try again" about that
+    very attempt (``retry_after``): a repeated or stale submission starts nothing more.
+    """
     session = get_session(session_id)
     if session.status == "open" and session.expires_at <= utcnow():
         expire_session_if_due(session_id)
     tried: list[str] = []
     while True:
-        claim = _claim_attempt(session_id, tried)
+        claim = _claim_attempt(session_id, tried, retry_after)
         if isinstance(claim, CheckoutStep):
             return claim
         tried.append(claim.provider.name)
@@ -102,9 +116,28 @@ def confirm_return(session_id: str, attempt_id: str | None) -> str:
     return destination(session, attempt)
 
 
+def return_to_shop(session_id: str) -> str:
+    """The customer gives up after a decline: the session fails (its failure: the last decline)
+    and they go to ``cancel_url``. Anything else (a payment under way in another tab, an ended
+    session) leaves the session as it is and sends them where it stands."""
+    session = get_session(session_id)
+    if session.status == "open" and session.expires_at <= utcnow():
+        expire_session_if_due(session_id)
+    session = lock_session(session_id)
+    if live_attempt(session) is None:
+        give_up_after_decline(session, cause="the customer returned to the shop after a decline")
+    db.session.commit()
+    if session.terminal:
+        return destination(session, None)
+    return checkout_url(session.id)
+
+
 def destination(session: PaymentSession, attempt: Attempt | None) -> str:
     """``success_url`` when paid, authorised (awaiting capture), paying or still pending;
-    ``cancel_url`` when it ended unpaid."""
+    ``cancel_url`` when it ended unpaid; kadosei's own checkout page after a decline that left
+    attempts to try again."""
+    if session.status == "open" and attempt is not None and attempt.status == "failed":
+        return checkout_url(session.id)
     if session.status == "requires_capture":
         paid_side = True
     elif session.terminal:
@@ -117,11 +150,13 @@ def destination(session: PaymentSession, attempt: Attempt | None) -> str:
     return with_session_id(url, session.id)
 
 
-def _claim_attempt(session_id: str, tried: list[str]) -> _Claim | CheckoutStep:
+def _claim_attempt(
+    session_id: str, tried: list[str], retry_after: str | None
+) -> _Claim | CheckoutStep:
     """Under the session's lock: reuse the live attempt, or claim a new one at the next
     provider not yet tried by this request (committed before the provider is called)."""
     session = lock_session(session_id)
-    claim = _step_without_new_attempt(session) or _new_attempt(session, tried)
+    claim = _step_without_new_attempt(session, retry_after) or _new_attempt(session, tried)
     db.session.commit()
     return claim
 
@@ -141,13 +176,18 @@ def _new_attempt(session: PaymentSession, tried: list[str]) -> _Claim | Checkout
     return _Claim(attempt.id, provider, _checkout_request(session, attempt))
 
 
-def _step_without_new_attempt(session: PaymentSession) -> CheckoutStep | None:
+def _step_without_new_attempt(
+    session: PaymentSession, retry_after: str | None
+) -> CheckoutStep | None:
     if session.status == "processing":
         return CheckoutStep("processing", session, destination(session, None))
     if session.terminal or session.status == "requires_capture":
         return CheckoutStep("ended", session, destination(session, None))
     attempt = live_attempt(session)
     if attempt is None:
+        declined = last_declined_attempt(session)
+        if declined is not None and declined.id != retry_after:
+            return CheckoutStep("declined", session, attempt=declined)
         return None
     if attempt.hosted_url:
         return CheckoutStep("redirect", session, attempt.hosted_url)
@@ -158,6 +198,12 @@ def _step_without_new_attempt(session: PaymentSession) -> CheckoutStep | None:
     attempt.error_message = "The checkout was never created (the request did not finish)"
     attempt.completed_at = utcnow()
     return None
+
+
+def last_declined_attempt(session: PaymentSession) -> Attempt | None:
+    """The session's latest attempt if it was declined (the customer has not retried since)."""
+    latest = session.attempts[-1] if session.attempts else None
+    return latest if latest is not None and latest.status == "failed" else None
 
 
 def _checkout_request(session: PaymentSession, attempt: Attempt) -> CheckoutRequest:

@@ -97,6 +97,8 @@ def _new_session(
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(seconds=fields.expires_in),
+        max_attempts=fields.max_attempts,
+        attempts_failed=0,
     )
 
 

@@ -35,5 +35,6 @@ def fee_for(provider: Provider, method: str, amount: int, currency: str) -> int 
 
 
 def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
-    """The providers to try for ``session``, best first, each with its explanation."""
+    """The providers to try for ``session``, best first, each with its explanation. After a
+    decline, those whose decline another provider may not share are passed over (§5)."""
     return routing.rank_providers(session)

@@ -45,6 +45,8 @@ TAUGHT_TTL_SECONDS = 14 * 24 * 3600
 TAUGHT_OUTCOMES = frozenset({"succeeded", "failed", "error"})
 # Errors that are the request's fault, not the provider's: no evidence about the provider.
 NOT_THE_PROVIDERS_FAULT = frozenset({"provider_bad_request"})
+# Attempt errors that say nothing about the provider, so a retry does not pass it over.
+NOT_A_PROVIDER_ERROR = frozenset({"abandoned"})
 _PENDING = "kadosei_routing_outcomes"
 
 
@@ -159,9 +161,10 @@ def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
     plan = routing_rules.plan(rules, list(by_name))
     if not plan.allowed:
         return []
+    allowed, retry = pass_over_for_retry(session, plan.allowed)
     candidates = [
         provider_candidate(by_name[name], session.payment_method, session.currency)
-        for name in plan.allowed
+        for name in allowed
     ]
     context = session_context(session)
     try:
@@ -171,6 +174,8 @@ def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
         log.exception("routing: the router failed; using the default order")
         names, explanation = default_order(context, candidates)
     order, explanation = _apply_rules(session.id, names, explanation, plan)
+    if retry is not None:
+        explanation["retry"] = retry
     if skipped:  # the providers passed over, and why (e.g. an amount they cannot express)
         explanation["skipped"] = [
             {"provider": name, "reason": reason} for name, reason in sorted(skipped.items())
@@ -179,6 +184,43 @@ def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
         (by_name[name], {**explanation, "strategy": STRATEGY, "rank": position})
         for position, name in enumerate(order, start=1)
     ]
+
+
+def pass_over_for_retry(
+    session: PaymentSession, allowed: list[str]
+) -> tuple[list[str], dict[str, Any] | None]:
+    """A retry after a decline (docs/api.md §5): leave out the providers whose decline (or
+    error) in this session another provider may not share; an issuer's decline (insufficient
+    funds, a stolen card) follows the card anywhere, so it leaves its provider in. When that
+    would leave no provider at all, every allowed one stays. The second item says so for the
+    explanation (None for a session's first try)."""
+    if not session.attempts_failed:
+        return allowed, None
+    passed: dict[str, dict[str, Any]] = {}
+    kept: list[dict[str, Any]] = []
+    for attempt in session.attempts:
+        if attempt.status == "failed":
+            row = {"provider": attempt.provider, "attempt": attempt.id, "code": attempt.error_code}
+            if attempt.retry_elsewhere:
+                passed[attempt.provider] = {**row, "cause": "declined"}
+            else:
+                kept.append(row)
+        elif attempt.status == "error" and attempt.error_code not in NOT_A_PROVIDER_ERROR:
+            passed.setdefault(
+                attempt.provider,
+                {"provider": attempt.provider, "attempt": attempt.id,
+                 "code": attempt.error_code, "cause": "error"},
+            )  # fmt: skip
+    remaining = [name for name in allowed if name not in passed]
+    retry = {
+        "attempt": session.attempts_failed + 1,
+        "after": session.last_failure_attempt,
+        "passed_over": [row for name, row in passed.items() if name in allowed],
+        "issuer_declines": kept,
+        # Every allowed provider would be passed over: they are all tried again instead.
+        "none_left": not remaining,
+    }
+    return (remaining or allowed), retry
 
 
 def default_order(

@@ -111,6 +111,43 @@ def _reason_sentence(
     return f"Sent to {name}"
 
 
+def retry_sentence(
+    why: Mapping[str, Any] | None, names: Mapping[str, str] = NO_NAMES
+) -> str | None:
+    """For a retry after a declined attempt: which providers were passed over and why, and
+    which were not (an issuer's decline follows the card to any provider). None otherwise."""
+    retry = (why or {}).get("retry")
+    if not retry:
+        return None
+    words = [f"Attempt {retry.get('attempt', 2)}, a retry after a declined payment"]
+    passed = retry.get("passed_over") or []
+    if passed and retry.get("none_left"):
+        words.append(
+            f"{_join([p['provider'] for p in passed], names)} declined or failed before, but no"
+            " other provider could take the payment, so it was tried again"
+        )
+    for row in passed if not retry.get("none_left") else ():
+        who = display_name(row.get("provider"), names)
+        if row.get("cause") == "error":
+            words.append(f"{who} was passed over: it could not be reached for this payment")
+        else:
+            words.append(
+                f"{who} was passed over: its decline ({_code_words(row.get('code'))}) is one"
+                " another provider may not share"
+            )
+    for row in retry.get("issuer_declines") or []:
+        words.append(
+            f"{display_name(row.get('provider'), names)} was not passed over: its decline"
+            f" ({_code_words(row.get('code'))}) comes from the card's bank and would be the same"
+            " anywhere"
+        )
+    return "; ".join(words)
+
+
+def _code_words(code: str | None) -> str:
+    return (code or "payment failed").replace("_", " ")
+
+
 def _default_order_sentence(reason: str, name: str, mine: Mapping[str, Any]) -> str:
     cheapest = ", the cheapest" if mine.get("fee") is not None else ""
     if reason == "store_unavailable":

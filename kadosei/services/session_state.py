@@ -4,6 +4,8 @@
 A ``manual`` capture session goes ``open → (processing →) requires_capture`` when the
 provider authorises, then ``succeeded`` (captured), ``canceled`` (voided) or ``expired``
 (``services/captures.py``).
+A declined attempt of an open session is counted and announced, and ends the session only
+when it was the last of ``max_attempts`` (or when the customer gives up after it).
 Every change records a ``SessionTransition`` (time and cause) and writes its event in the
 caller's transaction. Provider reports go through ``apply_provider_status``: duplicates and
 out-of-order reports change nothing, and a success after the session ended is never lost —
@@ -194,6 +196,8 @@ def _record_on_attempt(attempt: Attempt, reported: PaymentStatus) -> None:
         attempt.error_code = (reported.failure_code or attempt.error_code or reported.status)[:60]
         if reported.failure_message:
             attempt.error_message = reported.failure_message[:500]
+    if reported.status == "failed":
+        attempt.retry_elsewhere = reported.retry_elsewhere
     if reported.status in FINAL_ATTEMPT_STATUSES:
         attempt.completed_at = utcnow()
     if reported.status in ("succeeded", "failed"):
@@ -216,6 +220,9 @@ def _apply_to_session(
     if target not in ALLOWED.get(session.status, frozenset()):
         return "out_of_order"  # e.g. a late ``processing`` for a session awaiting capture
     session.provider = attempt.provider
+    if target == "failed":
+        _apply_decline(session, attempt, reported, cause)
+        return "applied"
     transition(
         session,
         target,
@@ -233,6 +240,51 @@ def _session_status_for(session: PaymentSession, provider_status: str) -> str | 
     if provider_status == "authorized":
         return "requires_capture" if session.capture_method == "manual" else None
     return _SESSION_STATUS_FOR.get(provider_status)
+
+
+def _apply_decline(
+    session: PaymentSession, attempt: Attempt, reported: PaymentStatus, cause: str
+) -> None:
+    """Count the declined attempt and announce it; the session stays open while attempts are
+    left, else it fails with this decline (a processing session has no customer to retry)."""
+    session.attempts_failed = (session.attempts_failed or 0) + 1
+    session.last_failure_code = (reported.failure_code or "payment_failed")[:60]
+    session.last_failure_message = (reported.failure_message or "The payment failed")[:500]
+    session.last_failure_attempt = attempt.id
+    _announce(session, "payment_session.attempt_failed")
+    why = f"{cause}: {attempt.provider} declined {attempt.id} ({session.last_failure_code})"
+    left = session.max_attempts - session.attempts_failed
+    if session.status == "open" and left > 0:
+        db.session.add(
+            SessionTransition(
+                session_id=session.id,
+                from_status="open",
+                to_status="open",
+                cause=f"{why}; {left} attempt{'s' if left > 1 else ''} left"[:200],
+            )
+        )
+        return
+    transition(
+        session,
+        "failed",
+        cause=why,
+        failure_code=session.last_failure_code,
+        failure_message=session.last_failure_message,
+    )
+
+
+def give_up_after_decline(session: PaymentSession, *, cause: str) -> bool:
+    """The customer returns to the shop after a decline: the session fails with that decline
+    as its failure. ``False`` (nothing changes) unless it is open after a decline."""
+    if session.status != "open" or session.last_failure_attempt is None:
+        return False
+    return transition(
+        session,
+        "failed",
+        cause=cause,
+        failure_code=session.last_failure_code,
+        failure_message=session.last_failure_message,
+    )
 
 
 def _paid_twice_or_late(session: PaymentSession, attempt: Attempt) -> bool:

@@ -192,3 +192,5 @@ def test_the_test_cards_on_the_quickstart_do_what_it_says(client, factories, mer
             assert after["failure"]["code"] == card["failure"], (card, after)
         else:
             assert after["failure"] is None, (card, after)
+        if "last-failure" in card:  # declined, attempts left (docs/api.md §5)
+            assert after["last_failure"]["code"] == card["last-failure"], (card, after)

@@ -64,8 +64,10 @@ def test_the_return_confirms_with_the_provider_without_waiting_for_the_notificat
     ("card", "code"),
     [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds")],
 )
-def test_declined_cards_fail_and_return_to_the_cancel_url(app, merchant, customer, card, code):
-    session = merchant.create_session()
+def test_declined_cards_on_the_last_attempt_fail_and_return_to_the_cancel_url(
+    app, merchant, customer, card, code
+):
+    session = merchant.create_session(max_attempts=1)  # retries: tests/retry
     back = customer.pay_by_card(customer.go_to_hosted_page(session), card)
     run_jobs(app)
 
@@ -75,7 +77,10 @@ def test_declined_cards_fail_and_return_to_the_cancel_url(app, merchant, custome
     final = merchant.session(session["id"])
     assert final["status"] == "failed"
     assert final["failure"]["code"] == code and final["failure"]["message"]
-    assert merchant.event_types(session["id"]) == ["payment_session.failed"]
+    assert merchant.event_types(session["id"]) == [
+        "payment_session.attempt_failed",
+        "payment_session.failed",
+    ]
 
 
 def test_the_delayed_card_is_processing_then_succeeds_when_the_sandbox_job_runs(
@@ -113,7 +118,7 @@ def test_canceling_on_the_hosted_page_ends_the_session_canceled(app, merchant, c
 def test_non_card_methods_use_the_authorize_and_fail_buttons(
     app, merchant, customer, action, status
 ):
-    session = merchant.create_session(payment_method="ideal")
+    session = merchant.create_session(payment_method="ideal", max_attempts=1)
     back = customer.press(customer.go_to_hosted_page(session), action)
     run_jobs(app)
     customer.follow(back)

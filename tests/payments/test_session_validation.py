@@ -28,7 +28,8 @@ def test_a_valid_body_creates_an_open_session_with_exactly_the_contract_shape(me
         "id", "object", "status", "mode", "amount", "currency", "payment_method",
         "checkout_url", "success_url", "cancel_url", "reference", "description",
         "customer_email", "metadata", "created_at", "expires_at", "completed_at",
-        "failure", "conflict", "capture_method", "amount_captured",
+        "failure", "conflict", "capture_method", "amount_captured", "attempts_failed",
+        "last_failure",
     ]  # fmt: skip
     assert body["id"].startswith("ps_") and len(body["id"]) >= 27
     assert body["object"] == "payment_session" and body["status"] == "open"

@@ -5,6 +5,7 @@ read from the PSP's price list. Each adapter adds its PSP's notification verific
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
@@ -17,8 +18,10 @@ from kadosei.providers.base import (
     Capabilities,
     CheckoutRequest,
     CheckoutResult,
+    Decline,
     Fee,
     InvalidNotification,
+    NotificationFacts,
     PaymentStatus,
     PaymentUnderWay,
     Provider,
@@ -27,6 +30,18 @@ from kadosei.providers.base import (
     ProviderTimeout,
 )
 from kadosei.sandbox import api
+
+# The sandbox PSPs' decline codes (kadosei.sandbox.cards, .payments) in kadosei's words.
+# retry_elsewhere: another provider may succeed (a generic refusal by this PSP); the issuer's
+# or the customer's own refusal would follow the customer to any provider.
+DECLINES: dict[str, Decline] = {
+    "card_declined": Decline("card_declined", True, "The card was declined."),
+    "insufficient_funds": Decline("insufficient_funds", False, "The card has insufficient funds."),
+    "payment_declined": Decline(
+        "payment_declined", False, "The customer did not authorize the payment."
+    ),
+}
+UNKNOWN_DECLINE = Decline("payment_failed", True, "The payment failed.")
 
 
 class SandboxProvider(Provider):
@@ -65,13 +80,21 @@ class SandboxProvider(Provider):
 
     def get_status(self, provider_reference: str) -> PaymentStatus:
         with _mapped_errors():
-            return _status_of(
-                api.retrieve_payment(self.name, provider_reference, timeout=_timeout())
+            return classified(
+                _status_of(api.retrieve_payment(self.name, provider_reference, timeout=_timeout()))
             )
 
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:
         with _mapped_errors():
-            return _status_of(api.expire_payment(self.name, provider_reference, timeout=_timeout()))
+            return classified(
+                _status_of(api.expire_payment(self.name, provider_reference, timeout=_timeout()))
+            )
+
+    def decline_table(self) -> Mapping[str, Decline]:
+        return DECLINES
+
+    def read_notification(self, body: bytes, headers: Mapping[str, str]) -> NotificationFacts:
+        return [classified(self.parse_notification(body, headers))]
 
     def capture(
         self, provider_reference: str, amount: int, currency: str, *, idempotency_key: str
@@ -89,6 +112,14 @@ class SandboxProvider(Provider):
 
     @abstractmethod
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus: ...
+
+
+def classified(status: PaymentStatus) -> PaymentStatus:
+    """A failed payment marked from the decline table: may another provider succeed?"""
+    if status.status != "failed":
+        return status
+    decline = DECLINES.get(status.failure_code or "", UNKNOWN_DECLINE)
+    return dataclasses.replace(status, retry_elsewhere=decline.retry_elsewhere)
 
 
 def capabilities_of(psp: api.Psp) -> Capabilities:
