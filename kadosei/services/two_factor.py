@@ -81,7 +81,7 @@ def accept_code(user: User, code: str) -> bool:
     if not user.two_factor_enabled or not isinstance(code, str) or len(code) > OTP_MAX:
         return False
     digits = _digits(code)
-    if len(digits) == 6 and digits.isdigit():
+    if len(digits) == 6 and digits.isascii() and digits.isdigit():
         return _accept_totp(user, digits)
     return _use_recovery_code(user, code)
 
@@ -108,6 +108,8 @@ def _digits(code: str) -> str:
 
 
 def _accept_totp(user: User, code: str) -> bool:
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return False
     totp = pyotp.TOTP(user.totp_secret)
     now = totp.timecode(datetime.now(UTC))
     for step in range(now - VALID_WINDOW, now + VALID_WINDOW + 1):

@@ -112,3 +112,15 @@ def test_the_password_stays_out_of_the_shop_form(browser, owner, client):
     browser.login(owner[1].email)
 
     assert PASSWORD not in client.get("/settings/shop").get_data(as_text=True)
+
+
+def test_a_null_name_is_refused_not_stored(client, factories, owner, db):
+    merchant, user = owner
+    name = merchant.name
+
+    response = client.patch(
+        "/api/v1/merchant", json={"name": None}, headers=factories.jwt_headers(user)
+    )
+
+    assert response.status_code == 400
+    assert db.session.scalar(select(Merchant.name)) == name

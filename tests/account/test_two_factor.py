@@ -253,3 +253,14 @@ def test_a_password_reset_keeps_two_factor_on(app, browser, owner, client, smtp_
     response = client.post("/api/v1/auth/login", json={"email": user.email, "password": new})
 
     assert response.get_json()["error"]["code"] == "otp_required"
+
+
+@pytest.mark.parametrize("otp", ["١٢٣٤٥٦", "12345\u00e9", "ａｂｃ"])
+def test_codes_in_other_scripts_are_refused_not_a_500(browser, owner, client, otp):
+    _, user = owner
+    _turn_on(browser, user)
+
+    response = _api_login(client, user.email, otp=otp)
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "otp_invalid"
