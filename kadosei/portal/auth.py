@@ -147,7 +147,7 @@ def login_second_factor():
     user = _pending_user()
     if user is None:
         session.pop(PENDING_LOGIN, None)
-        flash("Log in again: the two-factor step waited too long.", "info")
+        flash("Log in with your e-mail address and password first.", "info")
         return redirect(url_for("portal.login"))
     form = SecondFactorForm()
     status = 200
