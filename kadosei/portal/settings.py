@@ -13,6 +13,7 @@ from kadosei.portal.forms import (
     ActionForm,
     MerchantSettingsForm,
     PasswordChangeForm,
+    SecondFactorForm,
     TwoFactorConfirmForm,
     TwoFactorDisableForm,
 )
@@ -119,6 +120,25 @@ def confirm_two_factor():
     return _two_factor_page(form, TwoFactorDisableForm(), 400)
 
 
+@bp.post("/settings/two-factor/recovery-codes")
+@login_required
+@limit_failed_token_use
+def regenerate_recovery_codes():
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.regenerate_recovery_codes(
+                current_user, form.otp.data, request.remote_addr
+            )
+        except KadoseiError as exc:
+            form.otp.errors.append(exc.message)
+            return _two_factor_page(
+                TwoFactorConfirmForm(), TwoFactorDisableForm(), exc.status, form
+            )
+        return render_template("portal/settings/recovery_codes.html", codes=codes, renewed=True)
+    return _two_factor_page(TwoFactorConfirmForm(), TwoFactorDisableForm(), 400, form)
+
+
 @bp.post("/settings/two-factor/disable")
 @login_required
 @limit_failed_token_use
@@ -137,13 +157,14 @@ def disable_two_factor():
     return _two_factor_page(TwoFactorConfirmForm(), form, 400)
 
 
-def _two_factor_page(confirm_form, disable_form, status: int = 200):
+def _two_factor_page(confirm_form, disable_form, status: int = 200, codes_form=None):
     return render_template(
         "portal/settings/two_factor.html",
         enrolment=two_factor.pending_enrolment(current_user),
         recovery_codes_left=two_factor.unused_recovery_codes(current_user),
         confirm_form=confirm_form,
         disable_form=disable_form,
+        codes_form=codes_form or SecondFactorForm(),
     ), status
 
 

@@ -121,15 +121,9 @@ def finish_login(user: User, code: str, ip: str | None = None) -> User:
             "login.failed", merchant_id=user.merchant_id, user_id=user.id, ip=ip, factor="otp"
         )
         db.session.commit()
-        raise _wrong_code("otp")
+        raise two_factor.wrong_code("otp")
     _record_login(user, ip)
     return user
-
-
-def _wrong_code(param: str) -> AuthenticationFailed:
-    return AuthenticationFailed(
-        "The two-factor code is not right (or was already used)", code="otp_invalid", param=param
-    )
 
 
 def authenticate(email: str, password: str, ip: str | None = None, otp: str | None = None) -> User:
@@ -261,6 +255,6 @@ def disable_two_factor(user: User, password: str, code: str, ip: str | None = No
             "two_factor.disable_failed", merchant_id=user.merchant_id, user_id=user.id, ip=ip
         )
         db.session.commit()
-        raise _wrong_code("code")
+        raise two_factor.wrong_code("code")
     two_factor.turn_off(user, ip)
     db.session.commit()

@@ -86,6 +86,28 @@ def accept_code(user: User, code: str) -> bool:
     return _use_recovery_code(user, code)
 
 
+def regenerate_recovery_codes(user: User, code: str, ip: str | None = None) -> list[str]:
+    """Ten new recovery codes in place of the old ones, given a current code (or one of the
+    old recovery codes); shown once."""
+    if not user.two_factor_enabled:
+        raise Unprocessable("Two-factor authentication is off", code="two_factor_not_enabled")
+    if not accept_code(user, code):
+        raise wrong_code("otp")
+    codes = _replace_recovery_codes(user)
+    record_audit(
+        "two_factor.recovery_codes_replaced", merchant_id=user.merchant_id, user_id=user.id, ip=ip
+    )
+    db.session.commit()
+    return codes
+
+
+def wrong_code(param: str) -> AuthenticationFailed:
+    """``401 otp_invalid``: the code given for ``param`` did not let the user in."""
+    return AuthenticationFailed(
+        "The two-factor code is not right (or was already used)", code="otp_invalid", param=param
+    )
+
+
 def turn_off(user: User, ip: str | None = None) -> None:
     """Forget the secret and the recovery codes (the caller checked password and code)."""
     user.totp_secret = None

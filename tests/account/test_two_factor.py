@@ -264,3 +264,29 @@ def test_codes_in_other_scripts_are_refused_not_a_500(browser, owner, client, ot
 
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "otp_invalid"
+
+
+def test_new_recovery_codes_replace_the_old_ones(browser, owner, client, db):
+    _, user = owner
+    secret, old = _turn_on(browser, user)
+
+    wrong = browser.submit(
+        "/settings/two-factor/recovery-codes", {"otp": "000000"}, form_on="/settings/two-factor"
+    )
+    renewed = browser.submit(
+        "/settings/two-factor/recovery-codes",
+        {"otp": totp_code(secret, 1)},
+        form_on="/settings/two-factor",
+    )
+
+    assert wrong.status_code == 401
+    assert renewed.status_code == 200
+    new = re.findall(
+        r"<li><code>([0-9a-f]{5}-[0-9a-f]{5})</code></li>", renewed.get_data(as_text=True)
+    )
+    assert len(new) == 10 and not set(new) & set(old)
+    assert _api_login(client, user.email, otp=old[0]).status_code == 401
+    assert _api_login(client, user.email, otp=new[0]).status_code == 200
+    assert "two_factor.recovery_codes_replaced" in set(
+        db.session.scalars(select(AuditEvent.action))
+    )
