@@ -52,12 +52,31 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _mail_host(config: Mapping[str, Any]) -> str:
+    return urlsplit(config["KADOSEI_PUBLIC_URL"] or LOCAL_PUBLIC_URL).hostname or "localhost"
+
+
 def _production(config: Mapping[str, Any]) -> bool:
     return config["KADOSEI_ENV"] == "production"
 
 
 def _development(config: Mapping[str, Any]) -> bool:
     return config["KADOSEI_ENV"] == "development"
+
+
+def smtp_url(value: str) -> str:
+    """``KADOSEI_SMTP_URL``: ``smtp://`` or ``smtps://`` with a host; refused at start-up
+    otherwise (a password belongs in ``KADOSEI_SMTP_PASSWORD``, not in the URL)."""
+    parts = urlsplit(value.strip())
+    try:
+        parts.port  # noqa: B018  (a malformed port raises)
+    except ValueError:
+        raise ConfigError(f"KADOSEI_SMTP_URL has a malformed port: {value!r}") from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError("KADOSEI_SMTP_URL must look like smtp://[user@]host[:port] or smtps://…")
+    if parts.password:
+        raise ConfigError("KADOSEI_SMTP_URL must not hold a password: set KADOSEI_SMTP_PASSWORD")
+    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -211,6 +230,38 @@ SETTINGS: tuple[Setting, ...] = (
         env="KADOSEI_CAPTURE_WINDOW",
         shown="`604800` (7 days)",
     ),
+    Setting(
+        "MAIL_SMTP_URL",
+        smtp_url,
+        None,
+        "where kadosei sends mail (password reset): `smtp://[user@]host[:port]` (STARTTLS when "
+        "the server offers it) or `smtps://…` (TLS from the start)",
+        env="KADOSEI_SMTP_URL",
+        shown="unset: mail is written to the log (outside production, with its links)",
+    ),
+    Setting(
+        "MAIL_SMTP_PASSWORD",
+        str,
+        None,
+        "the SMTP user's password (kept out of the URL)",
+        env="KADOSEI_SMTP_PASSWORD",
+        shown="unset: no SMTP login unless the URL names a user",
+    ),
+    Setting(
+        "MAIL_FROM",
+        str,
+        lambda c: f"kadosei <no-reply@{_mail_host(c)}>",
+        "the From address of kadosei's mail",
+        env="KADOSEI_MAIL_FROM",
+        shown="`no-reply@` the host of `KADOSEI_PUBLIC_URL`",
+    ),
+    Setting(
+        "PASSWORD_RESET_TTL",
+        int,
+        1800,
+        "seconds a password-reset link stays valid",
+        env="KADOSEI_PASSWORD_RESET_TTL",
+    ),
     Setting("KADOSEI_QUEUE_NAME", str, "kadosei", "RQ queue name", env="KADOSEI_QUEUE_NAME"),
     Setting(
         "KADOSEI_EMBEDDED_QUEUE_PORT",
@@ -246,6 +297,16 @@ SETTINGS: tuple[Setting, ...] = (
         "every signed-in user may use operator pages (a local development install)",
     ),
     Setting("SIGNUP_RATE_LIMIT", str, "20 per hour", "portal sign-ups per client address"),
+    Setting(
+        "PASSWORD_RESET_RATE_LIMIT",
+        str,
+        "5 per 15 minutes",
+        "password-reset requests per client address and per e-mail address",
+    ),
+    Setting("MAIL_TIMEOUT", float, 10.0, "seconds an SMTP connection may take per step"),
+    Setting(
+        "TWO_FACTOR_ISSUER", str, "kadosei", "the issuer named in two-factor authenticator apps"
+    ),
     Setting(
         "KADOSEI_ROUTING_CONNECT_TIMEOUT",
         float,

@@ -48,6 +48,7 @@ def serialize_merchant(merchant: Merchant) -> dict:
         "id": merchant.id,
         "object": "merchant",
         "name": merchant.name,
+        "support_email": merchant.support_email,
         "created_at": isoformat(merchant.created_at),
     }
 

@@ -18,7 +18,9 @@ from kadosei.services import accounts, tokens
 @limit_failed_logins
 def login():
     credentials = parse(LoginRequest, json_body())
-    user = accounts.authenticate(credentials.email, credentials.password, ip=request.remote_addr)
+    user = accounts.authenticate(
+        credentials.email, credentials.password, ip=request.remote_addr, otp=credentials.otp
+    )
     return serialize_token_pair(tokens.login_tokens(user))
 
 

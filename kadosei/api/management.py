@@ -15,8 +15,14 @@ from kadosei.representation import (
     serialize_merchant,
 )
 from kadosei.schemas.parsing import parse
-from kadosei.schemas.requests import ApiKeyCreate, ApplicationCreate, ApplicationUpdate, PageQuery
-from kadosei.services import api_keys, applications
+from kadosei.schemas.requests import (
+    ApiKeyCreate,
+    ApplicationCreate,
+    ApplicationUpdate,
+    MerchantUpdate,
+    PageQuery,
+)
+from kadosei.services import api_keys, applications, merchants
 from kadosei.services.pagination import paginate, scoped
 
 
@@ -24,6 +30,16 @@ from kadosei.services.pagination import paginate, scoped
 @jwt_required
 def get_merchant():
     return serialize_merchant(g.merchant)
+
+
+@bp.patch("/merchant")
+@jwt_required
+def update_merchant():
+    changes = parse(MerchantUpdate, json_body())
+    merchant = merchants.update_merchant(
+        g.merchant, changes, user_id=g.user.id, ip=request.remote_addr
+    )
+    return serialize_merchant(merchant)
 
 
 @bp.get("/applications")

@@ -22,7 +22,7 @@ OF_OBJECT = ("401", "404", *COMMON)
 ERROR_RESPONSES = {
     "400": "Invalid request: parameter_missing, parameter_invalid, parameter_unknown, json_invalid",
     "401": "Authentication failed: missing_credentials, invalid_credentials, token_expired, "
-    "key_revoked",
+    "key_revoked (log-in: otp_required, otp_invalid)",
     "403": "Plain HTTP (https_required) or forbidden",
     "404": "resource_missing: unknown, or another merchant's or mode's object",
     "405": "method_not_allowed",
@@ -68,7 +68,11 @@ OPERATIONS = (
     # -- auth
     Operation("post", f"{V1}/auth/login", "login", "Log in: a token pair", "auth", NO_AUTH,
               _ok(rs.TokenPair, "A new access and refresh token"), ("401", *COMMON),
-              body=rq.LoginRequest),
+              body=rq.LoginRequest,
+              description="Wrong credentials: `401 invalid_credentials`. An account with "
+              "two-factor authentication on also needs `otp` (a code of the authenticator app "
+              "or an unused recovery code): `401 otp_required` without it, `401 otp_invalid` "
+              "for a wrong or already used one. Failures count toward the log-in limit (`429`)."),
     Operation("post", f"{V1}/auth/refresh", "refresh",
               "Rotate: a new pair; a spent token revokes its family", "auth", NO_AUTH,
               _ok(rs.TokenPair, "The next pair"), ("401", *COMMON), body=rq.RefreshRequest),
@@ -84,6 +88,11 @@ OPERATIONS = (
     # -- merchant, applications, keys
     Operation("get", f"{V1}/merchant", "getMerchant", "The caller's merchant", "merchant", JWT,
               _ok(rs.Merchant, "The merchant"), AUTHED),
+    Operation("patch", f"{V1}/merchant", "updateMerchant",
+              "Change the shop's name (shown to customers) or support e-mail", "merchant", JWT,
+              _ok(rs.Merchant, "Updated"), AUTHED, body=rq.MerchantUpdate,
+              description="Owners. Only the fields given change; `support_email: null` clears "
+              "it."),
     Operation("get", f"{V1}/applications", "listApplications",
               "The merchant's applications, newest first", "applications", JWT,
               _ok(rs.ApplicationList, "A page"), OF_OBJECT, query=rq.PageQuery),

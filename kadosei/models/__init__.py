@@ -1,7 +1,7 @@
 """Every model, imported so that metadata (and migrations) see them all."""
 
 from kadosei.models.application import ApiKey, Application
-from kadosei.models.auth import AuditEvent, RefreshToken
+from kadosei.models.auth import AuditEvent, RecoveryCode, RefreshToken
 from kadosei.models.event import Event
 from kadosei.models.merchant import Merchant, User
 from kadosei.models.payment import (
@@ -33,6 +33,7 @@ __all__ = [
     "Merchant",
     "PaymentSession",
     "ProviderNotification",
+    "RecoveryCode",
     "RefreshToken",
     "RoutingRule",
     "SessionTransition",

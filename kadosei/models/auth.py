@@ -1,4 +1,5 @@
-"""Refresh tokens (rotating, in families) and the audit log of security-relevant actions."""
+"""Refresh tokens (rotating, in families), two-factor recovery codes and the audit log of
+security-relevant actions."""
 
 from __future__ import annotations
 
@@ -38,3 +39,14 @@ class AuditEvent(SequencedMixin, db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(SequencedMixin, db.Model):
+    """One single-use two-factor recovery code, kept as a digest only."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
@@ -17,7 +17,10 @@ class Merchant(SequencedMixin, db.Model):
     __tablename__ = "merchants"
 
     id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("mer"))
+    # The shop's name: the portal shows it, and so do kadosei's checkout pages to customers.
     name: Mapped[str] = mapped_column(String(limits.MERCHANT_NAME_MAX))
+    # Where customers may write with questions (account settings); optional.
+    support_email: Mapped[str | None] = mapped_column(String(limits.EMAIL_MAX))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="merchant")
@@ -38,12 +41,21 @@ class User(UserMixin, SequencedMixin, db.Model):
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: random_base62(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Two-factor authentication (TOTP): the base32 secret, counted only once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    # The time step of the last code accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     merchant: Mapped[Merchant] = relationship(back_populates="users")
 
     def get_id(self) -> str:
         """The portal session's user id: public id and session nonce."""
         return f"{self.id}.{self.session_nonce}"
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
     def end_all_sessions(self) -> None:
         """Invalidate every portal session of this user (log-out, password change)."""

@@ -21,6 +21,7 @@ from kadosei.schemas.limits import (
     EMAIL_MAX,
     LOGIN_PASSWORD_MAX,
     MERCHANT_NAME_MAX,
+    OTP_MAX,
     PASSWORD_MAX,
     PASSWORD_MIN,
 )
@@ -43,6 +44,62 @@ class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
     password = PasswordField(
         "Password", validators=[DataRequired(), Length(max=LOGIN_PASSWORD_MAX)]
+    )
+
+
+class SecondFactorForm(FlaskForm):
+    otp = StringField("Authentication code", validators=[DataRequired(), Length(max=OTP_MAX)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("password", "Passwords differ")],
+    )
+
+
+class MerchantSettingsForm(FlaskForm):
+    name = StringField(
+        "Shop name (shown to your customers)",
+        validators=[DataRequired(), Length(max=MERCHANT_NAME_MAX)],
+    )
+    support_email = EmailField(
+        "Support e-mail (optional)", validators=[Optional(), Email(), Length(max=EMAIL_MAX)]
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=LOGIN_PASSWORD_MAX)]
+    )
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("new_password", "Passwords differ")],
+    )
+
+
+class TwoFactorConfirmForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app", validators=[DataRequired(), Length(max=OTP_MAX)]
+    )
+
+
+class TwoFactorDisableForm(FlaskForm):
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=LOGIN_PASSWORD_MAX)]
+    )
+    code = StringField(
+        "Authentication or recovery code", validators=[DataRequired(), Length(max=OTP_MAX)]
     )
 
 

@@ -85,6 +85,15 @@ class EmptyBody(RequestBody):
 class LoginRequest(RequestBody):
     email: Credential = Field(examples=["owner@shop.example"])
     password: Credential = Field(examples=["correct horse battery"])
+    otp: Annotated[
+        credential(1, limits.OTP_MAX) | None,
+        Field(
+            description="For an account with two-factor authentication on: the 6-digit code "
+            "of the authenticator app, or an unused recovery code. Without it such an account "
+            "gets `401 otp_required`; a wrong or already used one, `401 otp_invalid`",
+            examples=["492039"],
+        ),
+    ] = None
 
 
 class RefreshRequest(RequestBody):
@@ -106,6 +115,27 @@ class Signup(RequestBody):
     name: required_text(limits.MERCHANT_NAME_MAX)
     email: RequiredEmail
     password: credential(limits.PASSWORD_MIN, limits.PASSWORD_MAX)
+
+
+class PasswordChange(RequestBody):
+    """A new password for the signed-in user, given the current one."""
+
+    current_password: Credential
+    new_password: credential(limits.PASSWORD_MIN, limits.PASSWORD_MAX)
+
+
+class NewPassword(RequestBody):
+    """The password chosen on a password-reset link's page."""
+
+    password: credential(limits.PASSWORD_MIN, limits.PASSWORD_MAX)
+
+
+class MerchantUpdate(Changes):
+    """The merchant's settings (owners): the shop's name, shown to customers on kadosei's
+    checkout pages, and the support e-mail (``null`` clears it)."""
+
+    name: required_text(limits.MERCHANT_NAME_MAX) = None  # type: ignore[assignment]
+    support_email: OptionalEmail = None
 
 
 # -- applications and keys ------------------------------------------------------------------

@@ -97,7 +97,17 @@ class TokenPair(ResponseObject):
 class Merchant(ResponseObject):
     id: object_id("mer")
     object: Literal["merchant"]
-    name: Annotated[str, Field(max_length=limits.MERCHANT_NAME_MAX)]
+    name: Annotated[
+        str,
+        Field(
+            max_length=limits.MERCHANT_NAME_MAX,
+            description="The shop's name, shown to customers on kadosei's checkout pages",
+        ),
+    ]
+    support_email: Annotated[
+        str | None,
+        Field(max_length=limits.EMAIL_MAX, description="Where customers may write; optional"),
+    ]
     created_at: Timestamp
 
 

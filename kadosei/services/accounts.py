@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,8 +16,10 @@ from kadosei.extensions import db
 from kadosei.models import Merchant, User
 from kadosei.models.base import utcnow
 from kadosei.schemas.limits import EMAIL_MAX, LOGIN_PASSWORD_MAX
-from kadosei.schemas.requests import Signup
+from kadosei.schemas.requests import PasswordChange, Signup
+from kadosei.services import two_factor
 from kadosei.services.audit import record_audit
+from kadosei.services.tokens import revoke_user_tokens
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +94,60 @@ def _add_merchant(name: str, address: str, password_hash: str, ip: str | None):
     return merchant, user
 
 
-def authenticate(email: str, password: str, ip: str | None = None) -> User:
-    """The user for these credentials, or ``401 invalid_credentials`` either way.
+@dataclass(frozen=True)
+class FirstFactor:
+    """A password that matched: the log-in is ``complete``, or waits for a second factor."""
 
-    An unknown e-mail costs the same password hash as a known one, so timing tells nothing.
+    user: User
+    complete: bool
+
+
+def begin_login(email: str, password: str, ip: str | None = None) -> FirstFactor:
+    """Check the password; a user without two-factor is then logged in (audited), one with it
+    needs :func:`finish_login`. ``401 invalid_credentials`` for wrong credentials."""
+    user = _check_credentials(email, password, ip)
+    if user.two_factor_enabled:
+        db.session.commit()  # a rehashed password
+        return FirstFactor(user, complete=False)
+    _record_login(user, ip)
+    return FirstFactor(user, complete=True)
+
+
+def finish_login(user: User, code: str, ip: str | None = None) -> User:
+    """The second step: a code from the authenticator app, or an unused recovery code.
+    ``401 otp_invalid`` (audited as a failed log-in) otherwise."""
+    if not two_factor.accept_code(user, code):
+        record_audit(
+            "login.failed", merchant_id=user.merchant_id, user_id=user.id, ip=ip, factor="otp"
+        )
+        db.session.commit()
+        raise two_factor.wrong_code("otp")
+    _record_login(user, ip)
+    return user
+
+
+def authenticate(email: str, password: str, ip: str | None = None, otp: str | None = None) -> User:
+    """The user for these credentials (the management API's log-in, in one call).
+
+    Wrong credentials are ``401 invalid_credentials`` either way; an account with two-factor on
+    answers ``401 otp_required`` without ``otp`` and ``401 otp_invalid`` for a wrong one.
     """
+    first = begin_login(email, password, ip)
+    if first.complete:
+        return first.user
+    if otp is None:
+        raise AuthenticationFailed(
+            "This account has two-factor authentication on: send otp, a code from the "
+            "authenticator app or a recovery code",
+            code="otp_required",
+            param="otp",
+        )
+    return finish_login(first.user, otp, ip)
+
+
+def _check_credentials(email: str, password: str, ip: str | None) -> User:
+    """The user whose password this is; an unknown e-mail costs the same password hash as a
+    known one, so timing tells nothing."""
     address, secret = email, password
     user = find_user_by_email(address) if _plausible_email(address) else None
     hasher = _hasher()
@@ -112,10 +164,23 @@ def authenticate(email: str, password: str, ip: str | None = None) -> User:
         raise AuthenticationFailed("Invalid e-mail or password") from None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(secret)
+    return user
+
+
+def _record_login(user: User, ip: str | None) -> None:
     user.last_login_at = utcnow()
     record_audit("login.succeeded", merchant_id=user.merchant_id, user_id=user.id, ip=ip)
     db.session.commit()
-    return user
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (for changes that ask for it again)."""
+    if len(password) > LOGIN_PASSWORD_MAX:
+        return False
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def _plausible_email(address: str) -> bool:
@@ -147,4 +212,49 @@ def end_portal_sessions(user: User) -> None:
     """Log out: every portal session of ``user`` stops working, even a copied cookie."""
     user.end_all_sessions()
     record_audit("logout", merchant_id=user.merchant_id, user_id=user.id)
+    db.session.commit()
+
+
+def log_out_everywhere(user: User, ip: str | None = None) -> None:
+    """Every portal session and every API token of ``user`` ends."""
+    user.end_all_sessions()
+    revoke_user_tokens(user.id)
+    record_audit("logout.everywhere", merchant_id=user.merchant_id, user_id=user.id, ip=ip)
+    db.session.commit()
+
+
+def change_password(user: User, change: PasswordChange, ip: str | None = None) -> None:
+    """A new password, given the current one; every other session and every API token ends
+    (the caller signs its own session in again). ``401`` for a wrong current password."""
+    if not password_matches(user, change.current_password):
+        record_audit("password.change_failed", merchant_id=user.merchant_id, user_id=user.id, ip=ip)
+        db.session.commit()
+        raise AuthenticationFailed("The current password is not right", param="current_password")
+    set_password(user, change.new_password)
+    record_audit("password.changed", merchant_id=user.merchant_id, user_id=user.id, ip=ip)
+    db.session.commit()
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password; the user's sessions and tokens end. Flushes only."""
+    user.password_hash = hash_password(password)
+    user.end_all_sessions()
+    revoke_user_tokens(user.id)
+
+
+def disable_two_factor(user: User, password: str, code: str, ip: str | None = None) -> None:
+    """Turn two-factor off, given the password and a current code (or a recovery code)."""
+    if not password_matches(user, password):
+        record_audit(
+            "two_factor.disable_failed", merchant_id=user.merchant_id, user_id=user.id, ip=ip
+        )
+        db.session.commit()
+        raise AuthenticationFailed("The password is not right", param="password")
+    if not two_factor.accept_code(user, code):
+        record_audit(
+            "two_factor.disable_failed", merchant_id=user.merchant_id, user_id=user.id, ip=ip
+        )
+        db.session.commit()
+        raise two_factor.wrong_code("code")
+    two_factor.turn_off(user, ip)
     db.session.commit()

@@ -168,6 +168,16 @@ def log_out(refresh_token: str | None = None, access_token: str | None = None) -
     db.session.commit()
 
 
+def revoke_user_tokens(user_id: str) -> None:
+    """Every refresh family of ``user_id`` ends, and so every access token issued in them
+    (password change or reset, log out everywhere). Flushes only: the caller commits."""
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
 def _find_refresh(token: str) -> RefreshToken:
     if not token.startswith(REFRESH_PREFIX) or len(token) > REFRESH_TOKEN_MAX:
         raise AuthenticationFailed("The refresh token is not valid")

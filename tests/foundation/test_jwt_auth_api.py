@@ -115,7 +115,8 @@ def test_passwords_are_stored_as_argon2id_hashes(owner, db):
         ({"email": "a@example.com"}, "parameter_missing", "password"),
         ({"email": 5, "password": PASSWORD}, "parameter_invalid", "email"),
         ({"email": "a@example.com", "password": ["x"]}, "parameter_invalid", "password"),
-        ({"email": "a@example.com", "password": PASSWORD, "otp": 1}, "parameter_unknown", "otp"),
+        ({"email": "a@example.com", "password": PASSWORD, "otp": 1}, "parameter_invalid", "otp"),
+        ({"email": "a@example.com", "password": PASSWORD, "mfa": 1}, "parameter_unknown", "mfa"),
     ],
 )
 def test_login_with_bad_input_is_a_400(anonymous, body, code, param):
