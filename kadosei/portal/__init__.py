@@ -6,6 +6,7 @@ from kadosei.portal import (  # noqa: F401  (routes register on import)
     dashboard,
     payments,
     routing,
+    team,
     webhooks,
 )
 from kadosei.portal.blueprint import bp

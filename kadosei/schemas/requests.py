@@ -31,6 +31,7 @@ from kadosei.schemas.fields import (
     RedirectUrl,
     RequiredEmail,
     SessionStatus,
+    TeamRole,
     credential,
     optional_text,
     required_text,
@@ -103,6 +104,25 @@ class Signup(RequestBody):
 
     name: required_text(limits.MERCHANT_NAME_MAX)
     email: RequiredEmail
+    password: credential(limits.PASSWORD_MIN, limits.PASSWORD_MAX)
+
+
+# -- team (docs/api.md §11) ------------------------------------------------------------------
+
+
+class InvitationCreate(RequestBody):
+    email: RequiredEmail
+    role: TeamRole
+
+
+class TeamUserUpdate(RequestBody):
+    role: TeamRole
+
+
+class InvitationAccept(RequestBody):
+    """The invited person's name and password (the password rules are sign-up's)."""
+
+    name: required_text(limits.PERSON_NAME_MAX)
     password: credential(limits.PASSWORD_MIN, limits.PASSWORD_MAX)
 
 
