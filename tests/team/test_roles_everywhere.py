@@ -128,12 +128,20 @@ def test_portal_pages_without_ids_open_for_viewers_but_the_audit_log(app, client
 
 def test_the_portal_hides_what_a_role_cannot_use(client, crew, factories, portal_as):
     application = factories.make_application(crew.merchant)
+    pages = ("/", f"/applications/{application.id}", f"/applications/{application.id}/webhooks")
+    forms = ("New application", "Create API key", "/archive", 'action="/applications/')
+
     portal_as(crew.viewer)
-    page = client.get(f"/applications/{application.id}").get_data(as_text=True)
-    nav = client.get("/team").get_data(as_text=True)
-    assert "/archive" not in page
-    assert 'href="/audit"' not in nav and "Invite someone" not in nav
-    assert "Change role" not in nav
+    seen_by_viewer = "".join(client.get(page).get_data(as_text=True) for page in pages)
+    team = client.get("/team").get_data(as_text=True)
+    client.delete_cookie("session")
+    portal_as(crew.developer)
+    seen_by_developer = "".join(client.get(page).get_data(as_text=True) for page in pages)
+
+    for form in forms:
+        assert form not in seen_by_viewer and form in seen_by_developer, form
+    assert 'href="/audit"' not in team and "Invite someone" not in team
+    assert "Change role" not in team
 
 
 def test_an_owner_sees_the_team_controls_and_the_audit_log(client, crew, portal_as):
