@@ -261,9 +261,8 @@ def change_role(
     if previous == role:
         db.session.rollback()
         return member
-    if previous == "owner":
-        _keep_an_owner(merchant_id)
     member.role = role
+    _keep_an_owner(merchant_id)
     record_audit(
         "team.role_changed",
         merchant_id=merchant_id,
@@ -282,12 +281,10 @@ def remove_user(merchant_id: str, target_id: str, *, user_id: str, ip: str | Non
     sessions stop working at once. The last owner cannot be removed."""
     _lock_team(merchant_id)
     member = get_team_user(merchant_id, target_id)
-    if member.role == "owner":
-        _keep_an_owner(merchant_id)
     removed_id, email = member.id, member.email
-    member.end_all_sessions()
     db.session.execute(delete(RefreshToken).where(RefreshToken.user_id == removed_id))
     db.session.delete(member)
+    _keep_an_owner(merchant_id)
     record_audit(
         "team.user_removed",
         merchant_id=merchant_id,
@@ -307,12 +304,15 @@ def _lock_team(merchant_id: str) -> None:
 
 
 def _keep_an_owner(merchant_id: str) -> None:
+    """Counted after the change is written (and so holds SQLite's write lock too): a change
+    that leaves no owner is rolled back."""
+    db.session.flush()
     owners = db.session.scalar(
         select(func.count())
         .select_from(User)
         .where(User.merchant_id == merchant_id, User.role == "owner")
     )
-    if owners <= 1:
+    if owners == 0:
         db.session.rollback()
         raise Unprocessable(
             "A merchant keeps at least one owner: make someone else an owner first",

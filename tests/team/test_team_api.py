@@ -4,6 +4,7 @@ another merchant's people out of reach, and bad input answered in the envelope."
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from team_support import accept_path, add_member, error_of
 from kadosei.models import AuditEvent, Invitation, RefreshToken, User
 from kadosei.models.base import utcnow
 from kadosei.schemas import responses as rs
+from kadosei.services import team
 from tests.factories import PASSWORD
 from tests.foundation.foundation_support import csrf_token
 
@@ -287,3 +289,37 @@ def test_removal_and_invitations_are_audited(crew, api_as):
     ]
     assert events[0]["target"] == viewer_id
     assert events[0]["details"]["email"] == viewer_email
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, crew, factories, db):
+    """The last-owner rule holds under a race: team changes are serialised per merchant."""
+    second = crew.developer
+    team.change_role(crew.merchant.id, second.id, "owner", user_id=crew.owner.id)
+    pairs = [(crew.owner, second), (second, crew.owner)]
+    calls = [(factories.jwt_headers(actor), target.id) for actor, target in pairs]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def demote(headers, target_id):
+        client = app.test_client()
+        barrier.wait()
+        response = client.patch(
+            f"/api/v1/team/users/{target_id}",
+            json={"role": "viewer"},
+            headers=headers,
+            base_url="https://localhost",
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=demote, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    db.session.expire_all()
+    owners = db.session.scalars(
+        select(User).where(User.merchant_id == crew.merchant.id, User.role == "owner")
+    ).all()
+    assert len(owners) == 1
+    assert sorted(statuses) in ([200, 403], [200, 422])  # the loser is no owner any more
