@@ -22,6 +22,9 @@ from kadosei.services.audit import record_audit
 from kadosei.services.checkout_links import public_base_url
 
 INVITATION_TTL = timedelta(days=7)
+# Rows that belong to a user and go with them when they are removed: every model with a foreign
+# key to ``users.id`` (tests/team checks that this list names them all).
+OWNED_BY_USER = (RefreshToken,)
 TOKEN_MAX = 100  # a token longer than any we issue is not looked up
 
 
@@ -282,7 +285,8 @@ def remove_user(merchant_id: str, target_id: str, *, user_id: str, ip: str | Non
     _lock_team(merchant_id)
     member = get_team_user(merchant_id, target_id)
     removed_id, email = member.id, member.email
-    db.session.execute(delete(RefreshToken).where(RefreshToken.user_id == removed_id))
+    for model in OWNED_BY_USER:
+        db.session.execute(delete(model).where(model.user_id == removed_id))
     db.session.delete(member)
     _keep_an_owner(merchant_id)
     record_audit(

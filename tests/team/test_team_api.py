@@ -323,3 +323,18 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, crew, facto
     ).all()
     assert len(owners) == 1
     assert sorted(statuses) in ([200, 403], [200, 422])  # the loser is no owner any more
+
+
+def test_removal_deletes_every_row_that_belongs_to_a_user(app):
+    """A model with a foreign key to users.id must be in OWNED_BY_USER, or removing a user
+    would fail (PostgreSQL) or leave rows behind (SQLite)."""
+    from kadosei.extensions import db as _db
+
+    users_id = User.__table__.c.id
+    referencing = {
+        table.name
+        for table in _db.metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column is users_id
+    }
+    assert referencing == {model.__table__.name for model in team.OWNED_BY_USER}
