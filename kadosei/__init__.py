@@ -116,6 +116,8 @@ def _register_portal_navigation(app: Flask) -> None:
     add_nav_item(app, "portal.list_payments", "Payments")
     add_nav_item(app, "portal.show_routing", "Routing")
     add_nav_item(app, "sandbox_office.show_providers", "Sandbox")
+    add_nav_item(app, "portal.show_team", "Team")
+    add_nav_item(app, "portal.show_audit_log", "Audit")
     add_nav_item(app, "docs.api_reference", "Docs")
     add_application_link(app, "portal.list_webhook_endpoints", "Webhooks")
 

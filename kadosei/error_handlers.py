@@ -47,7 +47,8 @@ def handle_kadosei_error(error: KadoseiError):
         response.status_code = error.status
         response.headers.update(error.headers)
         return response
-    return _page(error.status, "Something is not right", error.message)
+    title = "Your role does not allow this" if error.status == 403 else "Something is not right"
+    return _page(error.status, title, error.message)
 
 
 def handle_http_exception(error: HTTPException):

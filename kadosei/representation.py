@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 from kadosei.models import (
     ApiKey,
     Application,
+    AuditEvent,
     Event,
+    Invitation,
     Merchant,
     PaymentSession,
+    User,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -22,6 +25,7 @@ from kadosei.services.checkout_links import checkout_url
 
 if TYPE_CHECKING:
     from kadosei.services.pagination import Page
+    from kadosei.services.team import Team
     from kadosei.services.tokens import TokenPair
 
 
@@ -185,3 +189,60 @@ def serialize_webhook_message(event: Event) -> dict:
     body = serialize_event(event)
     del body["object"]
     return body
+
+
+def serialize_team_user(user: User) -> dict:
+    return {
+        "id": user.id,
+        "object": "user",
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "created_at": isoformat(user.created_at),
+        "last_login_at": isoformat(user.last_login_at),
+    }
+
+
+def serialize_deleted_team_user(user_id: str) -> dict:
+    return {"id": user_id, "object": "user", "deleted": True}
+
+
+def serialize_invitation(
+    invitation: Invitation, status: str, *, accept_url: str | None = None
+) -> dict:
+    """An invitation; with ``accept_url`` only in the response that made it."""
+    body = {
+        "id": invitation.id,
+        "object": "invitation",
+        "email": invitation.email,
+        "role": invitation.role,
+        "status": status,
+        "invited_by": invitation.invited_by,
+        "created_at": isoformat(invitation.created_at),
+        "expires_at": isoformat(invitation.expires_at),
+    }
+    if accept_url is not None:
+        body["accept_url"] = accept_url
+    return body
+
+
+def serialize_team(team: Team) -> dict:
+    return {
+        "object": "team",
+        "users": [serialize_team_user(user) for user in team.users],
+        "invitations": [serialize_invitation(i, "pending") for i in team.invitations],
+    }
+
+
+def serialize_audit_event(event: AuditEvent, user_email: str | None = None) -> dict:
+    return {
+        "id": event.id,
+        "object": "audit_event",
+        "action": event.action,
+        "user": event.user_id,
+        "user_email": user_email,
+        "target": event.target,
+        "ip": event.ip,
+        "details": dict(event.details or {}),
+        "created_at": isoformat(event.created_at),
+    }

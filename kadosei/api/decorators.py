@@ -8,6 +8,7 @@ from flask import g, request
 
 from kadosei.api.key_limits import check_api_key_limit
 from kadosei.errors import AuthenticationFailed
+from kadosei.permissions import ensure_permitted
 from kadosei.services.api_keys import authenticate_api_key
 from kadosei.services.tokens import authenticate_access_token
 
@@ -35,7 +36,8 @@ def _bearer() -> str:
 
 
 def jwt_required(view):
-    """Management calls: a JWT access token; API keys are refused."""
+    """Management calls: a JWT access token (API keys are refused) whose user's role may make
+    this call (``kadosei.permissions``: ``403 forbidden`` otherwise)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -46,8 +48,10 @@ def jwt_required(view):
             )
         # Logout, a revoked refresh family or a removed user end the token at once.
         g.user, g.merchant = authenticate_access_token(token)
+        ensure_permitted(g.user, request.endpoint, request.method)
         return view(*args, **kwargs)
 
+    wrapper.authentication = "jwt"
     return wrapper
 
 
@@ -66,4 +70,5 @@ def api_key_required(view):
         g.mode = context.mode
         return view(*args, **kwargs)
 
+    wrapper.authentication = "api_key"
     return wrapper

@@ -30,7 +30,8 @@ ERROR_RESPONSES = {
     "415": "unsupported_media_type: a non-empty body that is not JSON",
     "422": "The request is valid but cannot be carried out (session_not_cancelable, "
     "session_not_capturable, amount_exceeds_authorized, no_provider_available, "
-    "webhook_endpoint_disabled)",
+    "webhook_endpoint_disabled, last_owner, already_a_member, invitation_pending, "
+    "invitation_accepted)",
     "429": "rate_limited; see Retry-After",
     "500": "internal_error (logged with the request id)",
     "503": "provider_unavailable: the provider could not confirm; nothing changed, retry",
@@ -43,6 +44,8 @@ PATH_PARAMETERS = (
     PathParameter("session_id", "ps"),
     PathParameter("event_id", "evt"),
     PathParameter("provider", None),
+    PathParameter("usr_id", "usr"),
+    PathParameter("inv_id", "inv"),
 )
 
 IDEMPOTENCY_KEY = {
@@ -141,6 +144,31 @@ OPERATIONS = (
               "The endpoint's delivery log", "webhook_endpoints", JWT,
               _ok(rs.WebhookDeliveryList, "A page"), OF_OBJECT,
               query=rq.WebhookDeliveryListQuery),
+    # -- team and audit log (docs/api.md §11)
+    Operation("get", f"{V1}/team", "getTeam", "The merchant's users and pending invitations",
+              "team", JWT, _ok(rs.Team, "The team"), AUTHED),
+    Operation("post", f"{V1}/team/invitations", "createInvitation",
+              "Owners: invite someone with a role; the link is in this response only", "team",
+              JWT, _ok(rs.NewInvitation, "Created", 201), ("422", *AUTHED),
+              body=rq.InvitationCreate,
+              description="`accept_url` works once, for 7 days; only a digest of it is kept. "
+              "An address already on the team is `422 already_a_member`; one with a pending "
+              "invitation `422 invitation_pending` (withdraw it to send another)."),
+    Operation("delete", f"{V1}/team/invitations/{{inv_id}}", "withdrawInvitation",
+              "Owners: withdraw; the link stops working at once", "team", JWT,
+              _ok(rs.Invitation, "Withdrawn"), ("422", *OF_OBJECT)),
+    Operation("patch", f"{V1}/team/users/{{usr_id}}", "updateTeamUser",
+              "Owners: change a user's role", "team", JWT, _ok(rs.TeamUser, "Changed"),
+              ("422", *OF_OBJECT), body=rq.TeamUserUpdate,
+              description="The merchant keeps at least one owner: demoting the last is "
+              "`422 last_owner`. The new role applies from the user's next request."),
+    Operation("delete", f"{V1}/team/users/{{usr_id}}", "removeTeamUser",
+              "Owners: remove a user; their tokens and portal sessions end at once", "team", JWT,
+              _ok(rs.DeletedTeamUser, "Removed"), ("422", *OF_OBJECT),
+              description="Removing the last owner is `422 last_owner`."),
+    Operation("get", f"{V1}/audit_events", "listAuditEvents",
+              "Owners: who did what and when, newest first", "audit_events", JWT,
+              _ok(rs.AuditEventList, "A page"), OF_OBJECT, query=rq.PageQuery),
     # -- payments
     Operation("post", f"{V1}/payment_sessions", "createPaymentSession", "Create a payment session",
               "payment_sessions", API_KEY, _ok(rs.PaymentSession, "Created", 201),
@@ -189,6 +217,8 @@ TAGS = (
     "applications",
     "api_keys",
     "webhook_endpoints",
+    "team",
+    "audit_events",
     "payment_sessions",
     "events",
     "provider_notifications",

@@ -3,7 +3,7 @@
 from kadosei.models.application import ApiKey, Application
 from kadosei.models.auth import AuditEvent, RecoveryCode, RefreshToken
 from kadosei.models.event import Event
-from kadosei.models.merchant import Merchant, User
+from kadosei.models.merchant import Invitation, Merchant, User
 from kadosei.models.payment import (
     TERMINAL_STATUSES,
     Attempt,
@@ -30,6 +30,7 @@ __all__ = [
     "DeliveryTry",
     "Event",
     "IdempotencyRecord",
+    "Invitation",
     "Merchant",
     "PaymentSession",
     "ProviderNotification",

@@ -32,6 +32,7 @@ class AuditEvent(SequencedMixin, db.Model):
 
     __tablename__ = "audit_events"
 
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("aud"))
     merchant_id: Mapped[str | None] = mapped_column(ForeignKey("merchants.id"), index=True)
     user_id: Mapped[str | None] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(60))

@@ -32,7 +32,9 @@ class User(UserMixin, SequencedMixin, db.Model):
     id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("usr"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
     email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), unique=True)
+    name: Mapped[str | None] = mapped_column(String(limits.PERSON_NAME_MAX))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # owner | developer | viewer (docs/api.md §11); ``kadosei.permissions`` decides what each may.
     role: Mapped[str] = mapped_column(String(20), default="owner")
     # A platform operator (not a merchant role): may change platform-wide settings such as
     # the sandbox providers' knobs. Granted only from the CLI.
@@ -60,3 +62,30 @@ class User(UserMixin, SequencedMixin, db.Model):
     def end_all_sessions(self) -> None:
         """Invalidate every portal session of this user (log-out, password change)."""
         self.session_nonce = random_base62(16)
+
+
+class Invitation(SequencedMixin, db.Model):
+    """An invitation to join a merchant's team with a role: single use, for a limited time.
+
+    Only a digest of the link's token is stored; the link is shown once, to the inviter.
+    """
+
+    __tablename__ = "team_invitations"
+
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("inv"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX))
+    role: Mapped[str] = mapped_column(String(20))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_user_id: Mapped[str | None] = mapped_column(String(40))
+    withdrawn_at: Mapped[datetime | None]
+
+    merchant: Mapped[Merchant] = relationship()
+
+    def is_pending(self, now: datetime) -> bool:
+        """Neither accepted nor withdrawn, and not yet expired."""
+        return self.accepted_at is None and self.withdrawn_at is None and self.expires_at > now

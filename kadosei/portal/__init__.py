@@ -7,6 +7,7 @@ from kadosei.portal import (  # noqa: F401  (routes register on import)
     payments,
     routing,
     settings,
+    team,
     webhooks,
 )
 from kadosei.portal.blueprint import bp

@@ -24,7 +24,11 @@ from kadosei.schemas.limits import (
     OTP_MAX,
     PASSWORD_MAX,
     PASSWORD_MIN,
+    PERSON_NAME_MAX,
 )
+from kadosei.schemas.vocabulary import ROLES
+
+ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
 
 
 class SignupForm(FlaskForm):
@@ -119,3 +123,22 @@ class ApiKeyForm(FlaskForm):
         "Mode", choices=[SelectChoice("test", "Test"), SelectChoice("live", "Live")], default="test"
     )
     name = StringField("Name (optional)", validators=[Optional(), Length(max=API_KEY_NAME_MAX)])
+
+
+class InvitationForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=EMAIL_MAX)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="developer")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=PERSON_NAME_MAX)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
+    confirm = PasswordField(
+        "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ")]
+    )

@@ -27,6 +27,7 @@ from kadosei.schemas.vocabulary import (
     EVENT_TYPES,
     MODES,
     PAYMENT_METHODS,
+    ROLES,
     SESSION_STATUSES,
 )
 
@@ -104,6 +105,14 @@ DELIVERY_STATUSES = ("pending", "succeeded", "failed", "canceled")
 DeliveryStatus = Literal[DELIVERY_STATUSES]
 SUBSCRIBABLE_EVENTS = tuple(t for t in EVENT_TYPES if t != "webhook.test")
 SubscribableEvent = Literal[SUBSCRIBABLE_EVENTS]
+TeamRole = Annotated[
+    Literal[ROLES],
+    Field(
+        description="`owner`: everything, including the team and settings; `developer`: "
+        "applications, keys, webhook endpoints and their secrets, payments; `viewer`: reads all "
+        "but secrets, changes nothing"
+    ),
+]
 
 
 # -- e-mail ---------------------------------------------------------------------------------

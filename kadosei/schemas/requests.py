@@ -33,6 +33,7 @@ from kadosei.schemas.fields import (
     RedirectUrl,
     RequiredEmail,
     SessionStatus,
+    TeamRole,
     credential,
     optional_text,
     required_text,
@@ -136,6 +137,25 @@ class MerchantUpdate(Changes):
 
     name: required_text(limits.MERCHANT_NAME_MAX) = None  # type: ignore[assignment]
     support_email: OptionalEmail = None
+
+
+# -- team (docs/api.md §11) ------------------------------------------------------------------
+
+
+class InvitationCreate(RequestBody):
+    email: RequiredEmail
+    role: TeamRole
+
+
+class TeamUserUpdate(RequestBody):
+    role: TeamRole
+
+
+class InvitationAccept(RequestBody):
+    """The invited person's name and password (the password rules are sign-up's)."""
+
+    name: required_text(limits.PERSON_NAME_MAX)
+    password: credential(limits.PASSWORD_MIN, limits.PASSWORD_MAX)
 
 
 # -- applications and keys ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from kadosei.schemas.fields import (
     PaymentMethod,
     SessionStatus,
     SubscribableEvent,
+    TeamRole,
 )
 
 TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
@@ -108,6 +109,76 @@ class Merchant(ResponseObject):
         str | None,
         Field(max_length=limits.EMAIL_MAX, description="Where customers may write; optional"),
     ]
+    created_at: Timestamp
+
+
+class TeamUser(ResponseObject):
+    id: object_id("usr")
+    object: Literal["user"]
+    email: Annotated[str, Field(max_length=limits.EMAIL_MAX)]
+    name: Annotated[str, Field(max_length=limits.PERSON_NAME_MAX)] | None
+    role: TeamRole
+    created_at: Timestamp
+    last_login_at: NullableTimestamp
+
+
+class DeletedTeamUser(ResponseObject):
+    id: object_id("usr")
+    object: Literal["user"]
+    deleted: Literal[True]
+
+
+class Invitation(ResponseObject):
+    id: object_id("inv")
+    object: Literal["invitation"]
+    email: Annotated[str, Field(max_length=limits.EMAIL_MAX)]
+    role: TeamRole
+    status: Literal["pending", "accepted", "withdrawn", "expired"]
+    invited_by: object_id("usr") | None = Field(description="The user who sent it")
+    created_at: Timestamp
+    expires_at: Timestamp
+
+
+class NewInvitation(Invitation):
+    accept_url: str = Field(
+        description="Single use, valid 7 days: in this response only, never again",
+        json_schema_extra={"format": "uri"},
+    )
+
+
+class Team(ResponseObject):
+    object: Literal["team"]
+    users: list[TeamUser]
+    invitations: list[Invitation] = Field(description="Pending invitations, newest first")
+
+
+class AuditEvent(ResponseObject):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "aud_4fG2b7Qx9LmN0pRsTuVwXy12",
+                    "object": "audit_event",
+                    "action": "team.role_changed",
+                    "user": "usr_9LmN0pRsTuVwXy124fG2b7Qx",
+                    "user_email": "owner@shop.example",
+                    "target": "usr_0pRsTuVwXy124fG2b7Qx9LmN",
+                    "ip": "203.0.113.7",
+                    "details": {"from": "viewer", "to": "developer"},
+                    "created_at": "2026-01-31T09:30:00.000Z",
+                }
+            ]
+        }
+    )
+
+    id: object_id("aud")
+    object: Literal["audit_event"]
+    action: str = Field(description="What happened, e.g. `login.succeeded`, `api_key.created`")
+    user: str | None = Field(description="Who did it (a `usr_…` id), when a person did")
+    user_email: str | None = Field(description="Their e-mail address, while they are a user")
+    target: str | None = Field(description="The object acted on, by id")
+    ip: str | None
+    details: dict
     created_at: Timestamp
 
 
@@ -331,3 +402,4 @@ WebhookEndpointList = list_of(WebhookEndpoint)
 WebhookDeliveryList = list_of(WebhookDelivery)
 PaymentSessionList = list_of(PaymentSession)
 EventList = list_of(Event)
+AuditEventList = list_of(AuditEvent)

@@ -1,6 +1,6 @@
-"""The contract's vocabularies (docs/api.md §1, §4, §7): modes, payment methods, session
-statuses and event types. Declared once, below the models that store them and the request
-models that accept them."""
+"""The contract's vocabularies (docs/api.md §1, §4, §7, §11): modes, payment methods, session
+statuses, event types and team roles. Declared once, below the models that store them and the
+request models that accept them."""
 
 from __future__ import annotations
 
@@ -32,3 +32,6 @@ EVENT_TYPES = (
     "payment_session.conflict",
     "webhook.test",
 )
+
+# docs/api.md §11, most to least; ``kadosei.permissions.Role`` orders them.
+ROLES = ("owner", "developer", "viewer")

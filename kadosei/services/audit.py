@@ -1,9 +1,13 @@
-"""The audit log of security-relevant actions (logins, keys, endpoints)."""
+"""The audit log of security-relevant actions: logins, keys, endpoints, the team, settings
+(docs/api.md §11). Owners read it (``GET /api/v1/audit_events``, the portal's Audit page)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from kadosei.extensions import db
-from kadosei.models import AuditEvent
+from kadosei.models import AuditEvent, User
+from kadosei.services.pagination import Page, paginate, scoped
 
 
 def record_audit(
@@ -26,3 +30,24 @@ def record_audit(
             details=details,
         )
     )
+
+
+def page_audit_events(merchant_id: str, *, limit: int, starting_after: str | None) -> Page:
+    """The merchant's audit events, newest first."""
+    return paginate(
+        scoped(AuditEvent, merchant_id=merchant_id),
+        AuditEvent,
+        limit=limit,
+        starting_after=starting_after,
+    )
+
+
+def actor_emails(merchant_id: str, events: list[AuditEvent]) -> dict[str, str]:
+    """The e-mail of each event's user who is still on the merchant's team, by user id."""
+    ids = {event.user_id for event in events if event.user_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(User.id, User.email).where(User.id.in_(ids), User.merchant_id == merchant_id)
+    )
+    return dict(rows.tuples().all())

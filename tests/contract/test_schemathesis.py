@@ -29,8 +29,13 @@ from schemathesis.checks import (
 )
 
 from kadosei.api.openapi import openapi_document
-from kadosei.schemas.requests import PaymentSessionCreate, WebhookEndpointCreate
-from kadosei.services import payments, webhook_endpoints
+from kadosei.schemas.requests import (
+    InvitationAccept,
+    InvitationCreate,
+    PaymentSessionCreate,
+    WebhookEndpointCreate,
+)
+from kadosei.services import payments, team, webhook_endpoints
 
 BASE_URL = "https://localhost"
 MAX_EXAMPLES = 12
@@ -57,6 +62,7 @@ BEYOND_THE_SCHEMA = {
     "amount",
     "expires_in",
     "customer_email",
+    "email",
     "mode",
 }
 
@@ -84,6 +90,10 @@ def seeded(factories) -> dict:
     session_id = payments.create_payment_session(application, "test", fields).body["id"]
     payments.cancel_payment_session(application, "test", session_id)
     event = webhook_endpoints.send_test_event(endpoint)
+    member = _team_member(merchant.id, user.id)
+    invitation = team.invite(
+        merchant.id, InvitationCreate(email="pending@team.example", role="viewer"), user_id=user.id
+    ).invitation
     return {
         "managementToken": factories.jwt_headers(user),
         "apiKey": factories.key_headers(secret),
@@ -94,8 +104,18 @@ def seeded(factories) -> dict:
             "session_id": session_id,
             "event_id": event.id,
             "provider": "harbor",
+            "usr_id": member.id,
+            "inv_id": invitation.id,
         },
     }
+
+
+def _team_member(merchant_id: str, owner_id: str):
+    created = team.invite(
+        merchant_id, InvitationCreate(email="dev@team.example", role="developer"), user_id=owner_id
+    )
+    token = created.accept_url.rsplit("/", 1)[1]
+    return team.accept_invitation(token, InvitationAccept(name="Dev", password="a long password"))
 
 
 def _api_schema():

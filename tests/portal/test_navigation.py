@@ -21,7 +21,8 @@ def test_the_navigation_lists_the_portals_pages_in_order(client, factories):
     nav = html.split('<nav class="mainnav">')[1].split("</nav>")[0]
 
     labels = re.findall(r">([^<>]+)</a>", nav)
-    assert labels == ["Applications", "Dashboard", "Payments", "Routing", "Sandbox", "Docs"]
+    pages = ["Applications", "Dashboard", "Payments", "Routing", "Sandbox", "Team", "Audit", "Docs"]
+    assert labels == pages
     assert 'href="/payments" class="active"' in nav
 
 
