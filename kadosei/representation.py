@@ -14,6 +14,7 @@ from kadosei.models import (
     Event,
     Merchant,
     PaymentSession,
+    Refund,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -149,6 +150,28 @@ def serialize_session(session: PaymentSession) -> dict:
         "completed_at": isoformat(session.completed_at),
         "failure": failure,
         "conflict": bool(session.conflict),
+        "amount_captured": session.amount_captured or 0,
+        "amount_refunded": session.amount_refunded or 0,
+    }
+
+
+def serialize_refund(refund: Refund) -> dict:
+    """A refund as the API (and every ``refund.*`` event's ``data.object``) shows it."""
+    failure = None
+    if refund.status == "failed":
+        failure = {"code": refund.failure_code, "message": refund.failure_message}
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "payment_session": refund.session_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+        "failure": failure,
+        "metadata": dict(refund.metadata_ or {}),
+        "created_at": isoformat(refund.created_at),
+        "completed_at": isoformat(refund.completed_at),
     }
 
 

@@ -29,7 +29,8 @@ ERROR_RESPONSES = {
     "409": "idempotency_key_in_use or idempotency_key_reused",
     "415": "unsupported_media_type: a non-empty body that is not JSON",
     "422": "The request is valid but cannot be carried out (session_not_cancelable, "
-    "no_provider_available, webhook_endpoint_disabled)",
+    "no_provider_available, webhook_endpoint_disabled, session_not_refundable, "
+    "amount_exceeds_refundable)",
     "429": "rate_limited; see Retry-After",
     "500": "internal_error (logged with the request id)",
     "503": "provider_unavailable: the provider could not confirm; nothing changed, retry",
@@ -41,6 +42,7 @@ PATH_PARAMETERS = (
     PathParameter("we_id", "we"),
     PathParameter("session_id", "ps"),
     PathParameter("event_id", "evt"),
+    PathParameter("refund_id", "re"),
     PathParameter("provider", None),
 )
 
@@ -146,6 +148,23 @@ OPERATIONS = (
     Operation("post", f"{SESSION}/cancel", "cancelPaymentSession", "`open` → `canceled`",
               "payment_sessions", API_KEY, _ok(rs.PaymentSession, "Canceled"),
               ("422", "503", *OF_OBJECT), body=rq.EmptyBody, body_required=False),
+    Operation("post", f"{V1}/refunds", "createRefund",
+              "Refund (part of) a paid session through the provider that took the money",
+              "refunds", API_KEY, _ok(rs.Refund, "Created (`pending` until the provider "
+              "confirms)", 201), ("409", "422", "503", *OF_OBJECT), body=rq.RefundCreate,
+              headers=(IDEMPOTENCY_KEY,),
+              description="`amount` defaults to what is still refundable: `amount_captured` "
+              "− the refunds that have not failed; more is `422 amount_exceeds_refundable`, "
+              "a session that took no money `422 session_not_refundable`. A session flagged "
+              "`conflict` is refundable for what its provider took. If the provider refuses "
+              "or fails, nothing is written: `503 provider_unavailable`, try again. If it does "
+              "not answer in time, the refund is `pending` and kadosei sends it again under "
+              "the same id until the provider answers."),
+    Operation("get", f"{V1}/refunds", "listRefunds",
+              "Refunds of the key's application and mode, newest first", "refunds", API_KEY,
+              _ok(rs.RefundList, "A page"), OF_OBJECT, query=rq.RefundListQuery),
+    Operation("get", f"{V1}/refunds/{{refund_id}}", "getRefund", "A refund", "refunds",
+              API_KEY, _ok(rs.Refund, "The refund"), OF_OBJECT),
     Operation("get", f"{V1}/events", "listEvents", "The application's events in the key's mode",
               "events", API_KEY, _ok(rs.EventList, "A page"), OF_OBJECT,
               query=rq.EventListQuery),
@@ -168,6 +187,7 @@ TAGS = (
     "api_keys",
     "webhook_endpoints",
     "payment_sessions",
+    "refunds",
     "events",
     "provider_notifications",
     "meta",

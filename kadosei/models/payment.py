@@ -49,6 +49,10 @@ class PaymentSession(SequencedMixin, db.Model):
     failure_code: Mapped[str | None] = mapped_column(String(60))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     conflict: Mapped[bool] = mapped_column(default=False)
+    # What the provider took (automatic: the amount once succeeded) and what refunds sent
+    # back (succeeded refunds only; docs/api.md §4.2, §4.3).
+    amount_captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime]
@@ -82,6 +86,9 @@ class Attempt(SequencedMixin, db.Model):
     session_id: Mapped[str] = mapped_column(ForeignKey("payment_sessions.id"), index=True)
     provider: Mapped[str] = mapped_column(String(40))
     provider_reference: Mapped[str | None] = mapped_column(String(100))
+    # The provider's own id of the payment when it differs from the checkout's reference
+    # (Adyen's pspReference): capture, void and refund take it.
+    payment_reference: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(12), default="creating")
     hosted_url: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(60))

@@ -22,7 +22,14 @@ from pydantic_core import PydanticCustomError
 
 from kadosei.currencies import all_currencies, is_currency
 from kadosei.schemas import limits
-from kadosei.schemas.vocabulary import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
+from kadosei.schemas.vocabulary import (
+    EVENT_TYPES,
+    MODES,
+    PAYMENT_METHODS,
+    REFUND_REASONS,
+    REFUND_STATUSES,
+    SESSION_STATUSES,
+)
 
 INVALID = "parameter_invalid"
 MISSING = "parameter_missing"
@@ -92,6 +99,8 @@ Credential = credential()
 Mode = Literal[MODES]
 PaymentMethod = Literal[PAYMENT_METHODS]
 SessionStatus = Literal[SESSION_STATUSES]
+RefundReason = Literal[REFUND_REASONS]
+RefundStatus = Literal[REFUND_STATUSES]
 EventType = Literal[EVENT_TYPES]
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "canceled")
 DeliveryStatus = Literal[DELIVERY_STATUSES]

@@ -14,6 +14,8 @@ from kadosei.schemas.fields import (
     EventType,
     Mode,
     PaymentMethod,
+    RefundReason,
+    RefundStatus,
     SessionStatus,
     SubscribableEvent,
 )
@@ -211,6 +213,8 @@ SESSION_EXAMPLE = {
     "completed_at": None,
     "failure": None,
     "conflict": False,
+    "amount_captured": 0,
+    "amount_refunded": 0,
 }
 
 
@@ -236,11 +240,49 @@ class PaymentSession(ResponseObject):
     completed_at: NullableTimestamp
     failure: Failure | None = Field(description="`{code, message}` when `failed`")
     conflict: bool = Field(description="A provider success arrived after the session ended")
+    amount_captured: Annotated[int, Field(ge=0)] = Field(
+        description="What the provider took (automatic capture: `amount` once `succeeded`)"
+    )
+    amount_refunded: Annotated[int, Field(ge=0)] = Field(
+        description="The sum of the session's succeeded refunds"
+    )
+
+
+REFUND_EXAMPLE = {
+    "id": "re_7Qx9LmN0pRsTuVwXy12aBc2b",
+    "object": "refund",
+    "payment_session": "ps_2b7Qx9LmN0pRsTuVwXy12aBc",
+    "amount": 500,
+    "currency": "EUR",
+    "status": "pending",
+    "reason": "requested_by_customer",
+    "failure": None,
+    "metadata": {},
+    "created_at": "2026-01-31T09:40:00.000Z",
+    "completed_at": None,
+}
+
+
+class Refund(ResponseObject):
+    model_config = ConfigDict(json_schema_extra={"examples": [REFUND_EXAMPLE]})
+
+    id: object_id("re")
+    object: Literal["refund"]
+    payment_session: object_id("ps")
+    amount: Annotated[int, Field(ge=limits.AMOUNT_MIN, le=limits.AMOUNT_MAX)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    status: RefundStatus = Field(description="`pending` until the provider confirms")
+    reason: RefundReason | None
+    failure: Failure | None = Field(description="`{code, message}` when `failed`")
+    metadata: dict[str, str]
+    created_at: Timestamp
+    completed_at: NullableTimestamp
 
 
 class EventData(ResponseObject):
-    object: PaymentSession | WebhookEndpoint = Field(
-        description="The payment session as the API shows it (`webhook.test`: the endpoint)"
+    object: PaymentSession | Refund | WebhookEndpoint = Field(
+        description="The payment session as the API shows it (`refund.*`: the refund; "
+        "`webhook.test`: the endpoint)"
     )
 
 
@@ -295,3 +337,4 @@ WebhookEndpointList = list_of(WebhookEndpoint)
 WebhookDeliveryList = list_of(WebhookDelivery)
 PaymentSessionList = list_of(PaymentSession)
 EventList = list_of(Event)
+RefundList = list_of(Refund)

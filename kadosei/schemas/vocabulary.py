@@ -17,5 +17,12 @@ EVENT_TYPES = (
     "payment_session.canceled",
     "payment_session.expired",
     "payment_session.conflict",
+    "refund.created",
+    "refund.succeeded",
+    "refund.failed",
     "webhook.test",
 )
+
+REFUND_STATUSES = ("pending", "succeeded", "failed")
+
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")

@@ -113,6 +113,8 @@ def transition(
     if to_status == "failed":
         session.failure_code = (failure_code or "payment_failed")[:60]
         session.failure_message = (failure_message or "The payment failed")[:500]
+    if to_status == "succeeded" and not session.amount_captured:
+        session.amount_captured = session.amount  # automatic capture: all of it
     if session.terminal:
         session.completed_at = now
     _announce(session, f"payment_session.{to_status}")
@@ -132,6 +134,8 @@ def apply_provider_status(
     if status not in PROVIDER_STATUSES:
         log.warning("attempt %s: unrecognized provider status %r", attempt.id, status)
         return "unrecognized"
+    if reported.payment_reference and not attempt.payment_reference:
+        attempt.payment_reference = reported.payment_reference[:100]  # refunds need it
     if attempt.status == status:
         return "duplicate"
     if attempt.status in FINAL_ATTEMPT_STATUSES:
