@@ -110,7 +110,7 @@ def refund_request(refund: Refund, attempt: Attempt) -> RefundRequest:
 
 def _confirm(refund_id: str, now) -> None:
     refund = db.session.scalar(select(Refund).where(Refund.id == refund_id))
-    attempt = db.session.get(Attempt, refund.attempt_id)
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == refund.attempt_id))
     provider = get_provider(refund.provider)
     try:
         if provider is None:
@@ -144,7 +144,9 @@ def _end(refund: Refund, reported: RefundStatus) -> None:
     refund.completed_at = now
     refund.updated_at = now
     if reported.status == "succeeded":
-        session = db.session.get(PaymentSession, refund.session_id)
+        session = db.session.scalar(
+            select(PaymentSession).where(PaymentSession.id == refund.session_id)
+        )
         session.amount_refunded = (session.amount_refunded or 0) + refund.amount
     else:
         refund.failure_code = (reported.failure_code or "refund_failed")[:60]

@@ -80,7 +80,9 @@ def refund_merchant_session(
 ) -> Refund:
     """The portal's refund of one of the merchant's sessions (same rules, same road)."""
     session = payments.get_merchant_session(merchant_id, session_id)
-    application = db.session.get(Application, session.application_id) or _missing(session_id)
+    application = db.session.scalar(
+        select(Application).where(Application.id == session.application_id)
+    )
     fields = RefundCreate(payment_session=session.id, amount=amount, reason=reason)
     response = _create(application, session.mode, fields)
     return get_refund_by_id(response.body["id"])
@@ -269,7 +271,3 @@ def _claimed_by_attempt(session_id: str) -> dict[str, int]:
 
 def _refunds_of(application_id: str, mode: str) -> Select:
     return select(Refund).where(Refund.application_id == application_id, Refund.mode == mode)
-
-
-def _missing(session_id: str):
-    raise not_found("payment_session", session_id)
