@@ -3,17 +3,27 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, request, stream_with_context, url_for
+from flask import (
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from wtforms import DateField, EmailField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Email, Length, Optional, Regexp, ValidationError
 
 from kadosei.currencies import is_currency
+from kadosei.errors import KadoseiError
 from kadosei.models import PAYMENT_METHODS, SESSION_STATUSES
 from kadosei.models.base import utcnow
 from kadosei.portal.blueprint import bp
+from kadosei.portal.forms import RefundForm
 from kadosei.schemas.vocabulary import MODES
-from kadosei.services import applications, payments
+from kadosei.services import applications, payments, refunds
 from kadosei.services.payment_export import export_csv, export_filename
 from kadosei.services.payment_search import (
     PaymentFilters,
@@ -149,5 +159,34 @@ def export_payments():
 def show_payment(session_id: str):
     session = payments.get_merchant_session(current_user.merchant_id, session_id)
     return render_template(
-        "portal/payments/show.html", payment=session, timeline=session_timeline(session)
+        "portal/payments/show.html",
+        payment=session,
+        timeline=session_timeline(session),
+        refunds=refunds.session_refunds(session.id),
+        refundable=refunds.refundable_amount(session),
+        refund_form=RefundForm(),
     )
+
+
+@bp.post("/payments/<session_id>/refunds")
+@login_required
+def refund_payment(session_id: str):
+    """The payment page's refund form: the API's rules and road (``services.refunds``)."""
+    session = payments.get_merchant_session(current_user.merchant_id, session_id)
+    form = RefundForm()
+    back = redirect(url_for("portal.show_payment", session_id=session.id))
+    if not form.validate_on_submit():
+        flash("The form expired or was incomplete; try again.", "error")
+        return back
+    try:
+        amount = form.amount_in_minor_units(session.currency)
+        made = refunds.refund_merchant_session(
+            current_user.merchant_id, session.id, amount, form.reason.data or None
+        )
+    except ValueError as exc:
+        flash(str(exc), "error")
+    except KadoseiError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Refund {made.id} of {made.amount} (minor units) sent: {made.status}.", "success")
+    return back

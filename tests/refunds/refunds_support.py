@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from kadosei.extensions import db
 from kadosei.models import Attempt
 from kadosei.sandbox.knobs import update_knobs
-from tests.payments.payments_support import Customer, MerchantApi
+from kadosei.services.session_state import lock_session, transition
+from tests.payments.payments_support import Customer, MerchantApi, run_jobs
 
 SANDBOXES = ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit")
 
@@ -38,3 +40,13 @@ def refund(merchant: MerchantApi, body: dict, *, key: str | None = None):
 
 def refund_event_types(merchant: MerchantApi, session_id: str) -> list[str]:
     return [t for t in merchant.event_types(session_id) if t.startswith("refund.")]
+
+
+def pay_after_the_session_ended(app, hosted: str, session: dict, customer: Customer) -> None:
+    """The customer pays at the PSP; before its notification arrives kadosei has ended the
+    session (expired): the provider's success comes after the end, a conflict."""
+    customer.pay_by_card(hosted, "4242424242424242")  # the PSP took the money
+    row = lock_session(session["id"])
+    transition(row, "expired", cause="test: the session ran out of time")
+    db.session.commit()
+    run_jobs(app)  # the PSP's signed notification: success for an ended session

@@ -9,6 +9,7 @@ from refunds_support import (
     attempt_of,
     only_sandbox,
     paid_session,
+    pay_after_the_session_ended,
     refund,
     refund_event_types,
 )
@@ -210,7 +211,7 @@ def test_refunds_page_newest_first_without_gaps(merchant, customer):
 def test_a_conflicted_session_is_refundable_for_what_the_provider_took(app, merchant, customer):
     session = merchant.create_session(amount=1500)
     hosted = customer.go_to_hosted_page(session)
-    _pay_after_the_session_ended(app, session, hosted, customer)
+    pay_after_the_session_ended(app, hosted, session, customer)
     conflicted = merchant.session(session["id"])
     assert conflicted["conflict"] is True and conflicted["status"] != "succeeded"
 
@@ -223,16 +224,3 @@ def test_a_conflicted_session_is_refundable_for_what_the_provider_took(app, merc
     run_jobs(app)
     assert merchant.get(f"/refunds/{whole.json['id']}").json["status"] == "succeeded"
     assert merchant.session(session["id"])["amount_refunded"] == 1500
-
-
-def _pay_after_the_session_ended(app, session: dict, hosted: str, customer) -> None:
-    """The customer pays at the PSP; before its notification arrives kadosei has ended the
-    session (expired): the provider's success comes after the end, a conflict."""
-    from kadosei.extensions import db
-    from kadosei.services.session_state import lock_session, transition
-
-    customer.pay_by_card(hosted, "4242424242424242")  # the PSP took the money
-    row = lock_session(session["id"])
-    transition(row, "expired", cause="test: the session ran out of time")
-    db.session.commit()
-    run_jobs(app)  # the PSP's signed notification: success for an ended session
