@@ -28,7 +28,7 @@ def test_a_valid_body_creates_an_open_session_with_exactly_the_contract_shape(me
         "id", "object", "status", "mode", "amount", "currency", "payment_method",
         "checkout_url", "success_url", "cancel_url", "reference", "description",
         "customer_email", "metadata", "created_at", "expires_at", "completed_at",
-        "failure", "conflict",
+        "failure", "conflict", "amount_captured", "amount_refunded",
     ]  # fmt: skip
     assert body["id"].startswith("ps_") and len(body["id"]) >= 27
     assert body["object"] == "payment_session" and body["status"] == "open"
@@ -38,6 +38,7 @@ def test_a_valid_body_creates_an_open_session_with_exactly_the_contract_shape(me
     assert body["created_at"].endswith("Z") and body["expires_at"].endswith("Z")
     assert body["completed_at"] is None and body["failure"] is None
     assert body["conflict"] is False
+    assert body["amount_captured"] == 0 and body["amount_refunded"] == 0
 
 
 def test_expires_in_defaults_to_an_hour_and_can_be_chosen(merchant):
