@@ -20,6 +20,7 @@ from kadosei.models import Attempt, PaymentSession, Refund
 from kadosei.models.base import utcnow
 from kadosei.providers.base import (
     REFUND_STATUSES,
+    ProviderBadRequest,
     ProviderError,
     RefundRequest,
     RefundStatus,
@@ -112,20 +113,25 @@ def _confirm(refund_id: str, now) -> None:
     refund = db.session.scalar(select(Refund).where(Refund.id == refund_id))
     attempt = db.session.scalar(select(Attempt).where(Attempt.id == refund.attempt_id))
     provider = get_provider(refund.provider)
+    unsent = refund.provider_refund_reference is None
     try:
         if provider is None:
             raise ProviderError(f"provider {refund.provider} is not configured")
-        if refund.provider_refund_reference is None:
+        if unsent:
             reported = provider.refund(refund_request(refund, attempt))
         else:
             payment = attempt.payment_reference or attempt.provider_reference or ""
             reported = provider.get_refund(payment, refund.provider_refund_reference)
     except ProviderError as exc:
         db.session.rollback()
-        log.warning("refund %s: %s did not answer (%s); asked again later", refund_id,
-                    refund.provider, exc.code)  # fmt: skip
-        _touch(refund_id, now)
-        return
+        if not (isinstance(exc, ProviderBadRequest) and unsent):
+            log.warning("refund %s: %s did not answer (%s); asked again later", refund_id,
+                        refund.provider, exc.code)  # fmt: skip
+            _touch(refund_id, now)
+            return
+        # Sent again, and the provider refuses it outright: it never took this refund.
+        reported = RefundStatus("", "failed", failure_code="refund_refused",
+                                failure_message=str(exc)[:500])  # fmt: skip
     refund = lock_refund(refund_id)
     apply_refund_status(refund, reported)
     refund.updated_at = now  # checked: every other pending refund gets its turn first

@@ -10,7 +10,7 @@ from refunds_support import only_sandbox, paid_session, refund, refund_event_typ
 from sqlalchemy import update
 
 from kadosei.extensions import db
-from kadosei.models import Event, ProviderNotification, Refund
+from kadosei.models import Attempt, Event, ProviderNotification, Refund
 from kadosei.models.base import utcnow
 from kadosei.sandbox import refunds as psp_refunds
 from kadosei.sandbox.knobs import update_knobs
@@ -165,3 +165,29 @@ def test_refund_events_are_delivered_as_signed_webhooks(
     assert sorted(p["type"] for p in payloads) == ["refund.created", "refund.succeeded"]
     assert {p["data"]["object"]["id"] for p in payloads} == {made["id"]}
     assert {p["data"]["object"]["object"] for p in payloads} == {"refund"}
+
+
+def test_a_refund_sent_again_and_refused_outright_ends_failed(app, merchant, customer):
+    only_sandbox("sandbox_lumen")
+    session = paid_session(merchant, customer)
+    app.config["SANDBOX_TIMEOUT_SECONDS"] = 0.05
+    update_knobs("sandbox_lumen", {"slow_ms": 200})
+    made = refund(merchant, {"payment_session": session["id"]}).json
+    assert Refund.query.one().provider_refund_reference is None
+    update_knobs("sandbox_lumen", {"slow_ms": 0})
+    # Meanwhile the whole payment was refunded in the PSP's own dashboard.
+    assert SandboxRefund.query.count() == 0  # the slow call never reached the PSP's books
+    psp_refunds.create_refund("sandbox_lumen", _psp_payment_of(made), 1999, "EUR", "dashboard-1")
+    _quiet(made["id"])
+
+    assert confirm_pending_refunds() == 1
+
+    ended = merchant.get(f"/refunds/{made['id']}").json
+    assert ended["status"] == "failed" and ended["failure"]["code"] == "refund_refused"
+    assert refund_event_types(merchant, session["id"]) == ["refund.failed"]
+    assert confirm_pending_refunds() == 0
+
+
+def _psp_payment_of(made: dict) -> str:
+    row = Refund.query.filter_by(id=made["id"]).one()
+    return Attempt.query.filter_by(id=row.attempt_id).one().provider_reference
