@@ -97,6 +97,7 @@ def _register_sweeps(app: Flask) -> None:
     from kadosei.services.captures import void_expired_authorisations
     from kadosei.services.idempotency import prune_idempotency_records
     from kadosei.services.reconciliation import reconcile_quiet_sessions
+    from kadosei.services.refund_confirmation import confirm_pending_refunds
     from kadosei.services.session_expiry import expire_due_sessions
     from kadosei.webhooks.sweeper import requeue_due_deliveries
 
@@ -105,6 +106,7 @@ def _register_sweeps(app: Flask) -> None:
     register_sweep(app, void_expired_authorisations)  # holds past KADOSEI_CAPTURE_WINDOW
     register_sweep(app, sweep_sandbox_payments)  # delayed sandbox cards, lost notifications
     register_sweep(app, reconcile_quiet_sessions)  # ask providers about quiet sessions
+    register_sweep(app, confirm_pending_refunds)  # ask providers about quiet pending refunds
     register_sweep(app, requeue_due_deliveries)  # webhook deliveries the queue lost
 
 

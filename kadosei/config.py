@@ -351,6 +351,12 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds before a sandbox payment with the delayed card completes",
     ),
     Setting(
+        "SANDBOX_REFUND_SECONDS",
+        float,
+        5,
+        "seconds before a sandbox refund settles (then its signed notification is sent)",
+    ),
+    Setting(
         "SANDBOX_SIGNING_SECRETS",
         dict,
         lambda c: {},

@@ -16,6 +16,7 @@ from kadosei.models import (
     Invitation,
     Merchant,
     PaymentSession,
+    Refund,
     User,
     WebhookDelivery,
     WebhookEndpoint,
@@ -156,6 +157,7 @@ def serialize_session(session: PaymentSession) -> dict:
         "conflict": bool(session.conflict),
         "capture_method": session.capture_method or "automatic",
         "amount_captured": session.amount_captured or 0,
+        "amount_refunded": session.amount_refunded or 0,
         "attempts_failed": session.attempts_failed or 0,
         "last_failure": _last_failure(session),
     }
@@ -169,6 +171,26 @@ def _last_failure(session: PaymentSession) -> dict | None:
         "code": session.last_failure_code,
         "message": session.last_failure_message,
         "attempt": session.last_failure_attempt,
+    }
+
+
+def serialize_refund(refund: Refund) -> dict:
+    """A refund as the API (and every ``refund.*`` event's ``data.object``) shows it."""
+    failure = None
+    if refund.status == "failed":
+        failure = {"code": refund.failure_code, "message": refund.failure_message}
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "payment_session": refund.session_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+        "failure": failure,
+        "metadata": dict(refund.metadata_ or {}),
+        "created_at": isoformat(refund.created_at),
+        "completed_at": isoformat(refund.completed_at),
     }
 
 

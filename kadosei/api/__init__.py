@@ -6,6 +6,7 @@ from kadosei.api import (  # noqa: F401  (routes register on import)
     management,
     openapi,
     payments,
+    refunds,
     team,
     webhook_endpoints,
 )

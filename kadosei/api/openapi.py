@@ -31,7 +31,7 @@ ERROR_RESPONSES = {
     "422": "The request is valid but cannot be carried out (session_not_cancelable, "
     "session_not_capturable, amount_exceeds_authorized, no_provider_available, "
     "webhook_endpoint_disabled, last_owner, already_a_member, invitation_pending, "
-    "invitation_accepted)",
+    "invitation_accepted, session_not_refundable, amount_exceeds_refundable)",
     "429": "rate_limited; see Retry-After",
     "500": "internal_error (logged with the request id)",
     "503": "provider_unavailable: the provider could not confirm; nothing changed, retry",
@@ -43,6 +43,7 @@ PATH_PARAMETERS = (
     PathParameter("we_id", "we"),
     PathParameter("session_id", "ps"),
     PathParameter("event_id", "evt"),
+    PathParameter("refund_id", "re"),
     PathParameter("provider", None),
     PathParameter("usr_id", "usr"),
     PathParameter("inv_id", "inv"),
@@ -196,6 +197,23 @@ OPERATIONS = (
               "released and the session is `succeeded` with `amount_captured`. Any status "
               "but `requires_capture`: `422 session_not_capturable`. `503 "
               "provider_unavailable`: the provider did not confirm; nothing changed, retry."),
+    Operation("post", f"{V1}/refunds", "createRefund",
+              "Refund (part of) a paid session through the provider that took the money",
+              "refunds", API_KEY, _ok(rs.Refund, "Created (`pending` until the provider "
+              "confirms)", 201), ("409", "422", "503", *OF_OBJECT), body=rq.RefundCreate,
+              headers=(IDEMPOTENCY_KEY,),
+              description="`amount` defaults to what is still refundable: `amount_captured` "
+              "− the refunds that have not failed; more is `422 amount_exceeds_refundable`, "
+              "a session that took no money `422 session_not_refundable`. A session flagged "
+              "`conflict` is refundable for what its provider took. If the provider refuses "
+              "or fails, nothing is written: `503 provider_unavailable`, try again. If it does "
+              "not answer in time, the refund is `pending` and kadosei sends it again under "
+              "the same id until the provider answers."),
+    Operation("get", f"{V1}/refunds", "listRefunds",
+              "Refunds of the key's application and mode, newest first", "refunds", API_KEY,
+              _ok(rs.RefundList, "A page"), OF_OBJECT, query=rq.RefundListQuery),
+    Operation("get", f"{V1}/refunds/{{refund_id}}", "getRefund", "A refund", "refunds",
+              API_KEY, _ok(rs.Refund, "The refund"), OF_OBJECT),
     Operation("get", f"{V1}/events", "listEvents", "The application's events in the key's mode",
               "events", API_KEY, _ok(rs.EventList, "A page"), OF_OBJECT,
               query=rq.EventListQuery),
@@ -220,6 +238,7 @@ TAGS = (
     "team",
     "audit_events",
     "payment_sessions",
+    "refunds",
     "events",
     "provider_notifications",
     "meta",

@@ -12,6 +12,7 @@ from kadosei.models.payment import (
     ProviderNotification,
     SessionTransition,
 )
+from kadosei.models.refund import Refund
 from kadosei.models.routing import ROUTING_RULE_KINDS, RoutingRule
 from kadosei.models.webhook import DeliveryTry, WebhookDelivery, WebhookEndpoint
 from kadosei.schemas.vocabulary import EVENT_TYPES, MODES, PAYMENT_METHODS, SESSION_STATUSES
@@ -36,6 +37,7 @@ __all__ = [
     "ProviderNotification",
     "RecoveryCode",
     "RefreshToken",
+    "Refund",
     "RoutingRule",
     "SessionTransition",
     "User",

@@ -52,6 +52,8 @@ class PaymentSession(SequencedMixin, db.Model):
     # docs/api.md §4.2: ``manual`` sessions are authorised, then captured (whole or in part).
     capture_method: Mapped[str] = mapped_column(String(10), default="automatic")
     amount_captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What refunds sent back (succeeded refunds only; docs/api.md §4.3).
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime]

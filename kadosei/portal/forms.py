@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from kadosei.schemas.limits import (
+    AMOUNT_MAX,
     API_KEY_NAME_MAX,
     APPLICATION_DESCRIPTION_MAX,
     APPLICATION_NAME_MAX,
@@ -26,7 +27,8 @@ from kadosei.schemas.limits import (
     PASSWORD_MIN,
     PERSON_NAME_MAX,
 )
-from kadosei.schemas.vocabulary import ROLES
+from kadosei.schemas.vocabulary import REFUND_REASONS, ROLES
+from kadosei.services.payment_search import parse_amount
 
 ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
 
@@ -142,3 +144,30 @@ class AcceptInvitationForm(FlaskForm):
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ")]
     )
+
+
+class RefundForm(FlaskForm):
+    """A payment page's refund: the amount (blank: all that is refundable; minor units or
+    19.99) and an optional reason. The rules are the API's (``services.refunds``)."""
+
+    amount = StringField(
+        "Amount (blank: all that is refundable)", validators=[Optional(), Length(max=20)]
+    )
+    reason = SelectField(
+        "Reason",
+        choices=[
+            SelectChoice("", "No reason given"),
+            *(SelectChoice(r, r.replace("_", " ").capitalize()) for r in REFUND_REASONS),
+        ],
+        default="",
+    )
+
+    def amount_in_minor_units(self, currency: str) -> int | None:
+        """The amount typed, in minor units (``ValueError`` saying why not); None if blank."""
+        text = (self.amount.data or "").strip()
+        if not text:
+            return None
+        amount = parse_amount(text, currency)
+        if not 1 <= amount <= AMOUNT_MAX:
+            raise ValueError(f"A refund is 1 to {AMOUNT_MAX} minor units")
+        return amount

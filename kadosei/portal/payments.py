@@ -22,9 +22,9 @@ from kadosei.errors import KadoseiError
 from kadosei.models import PAYMENT_METHODS, SESSION_STATUSES
 from kadosei.models.base import utcnow
 from kadosei.portal.blueprint import bp
-from kadosei.portal.forms import ActionForm
+from kadosei.portal.forms import ActionForm, RefundForm
 from kadosei.schemas.vocabulary import MODES
-from kadosei.services import applications, captures, payments
+from kadosei.services import applications, captures, payments, refunds
 from kadosei.services.payment_export import export_csv, export_filename
 from kadosei.services.payment_search import (
     PaymentFilters,
@@ -166,6 +166,9 @@ def show_payment(session_id: str):
         timeline=session_timeline(session),
         capture_form=capture_form,
         action_form=ActionForm(),
+        refunds=refunds.session_refunds(session.id),
+        refundable=refunds.refundable_amount(session),
+        refund_form=RefundForm(),
     )
 
 
@@ -232,3 +235,27 @@ def void_payment(session_id: str):
     else:
         flash("Voided: the customer's authorisation is released.", "success")
     return redirect(url_for("portal.show_payment", session_id=session.id), code=303)
+
+
+@bp.post("/payments/<session_id>/refunds")
+@login_required
+def refund_payment(session_id: str):
+    """The payment page's refund form: the API's rules and road (``services.refunds``)."""
+    session = payments.get_merchant_session(current_user.merchant_id, session_id)
+    form = RefundForm()
+    back = redirect(url_for("portal.show_payment", session_id=session.id))
+    if not form.validate_on_submit():
+        flash("The form expired or was incomplete; try again.", "error")
+        return back
+    try:
+        amount = form.amount_in_minor_units(session.currency)
+        made = refunds.refund_merchant_session(
+            current_user.merchant_id, session.id, amount, form.reason.data or None
+        )
+    except ValueError as exc:
+        flash(str(exc), "error")
+    except KadoseiError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Refund {made.id} of {made.amount} (minor units) sent: {made.status}.", "success")
+    return back

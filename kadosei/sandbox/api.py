@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from kadosei.sandbox import payments
+from kadosei.sandbox import payments, refunds
 from kadosei.sandbox.knobs import Knobs, disabled_providers, load_knobs
-from kadosei.sandbox.models import SandboxPayment, new_reference
+from kadosei.sandbox.models import SandboxPayment, SandboxRefund, new_reference
 from kadosei.sandbox.payments import NewPayment
 from kadosei.sandbox.psps import Psp, get_psp
 from kadosei.sandbox.signing import signing_secret
@@ -29,6 +29,7 @@ __all__ = [
     "NewPayment",
     "Payment",
     "Psp",
+    "Refund",
     "TimedOut",
     "Unreachable",
     "capture_payment",
@@ -36,7 +37,9 @@ __all__ = [
     "disabled_psps",
     "expire_payment",
     "get_psp",
+    "refund_payment",
     "retrieve_payment",
+    "retrieve_refund",
     "signing_secret",
     "void_payment",
 ]
@@ -163,6 +166,61 @@ def void_payment(psp_name: str, reference: str, *, timeout: float) -> Payment:
         return _answer_for(payments.void_payment(_payment(psp, reference)))
     except payments.NotHeld as exc:
         raise BadRequest(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Refund:
+    """The PSP's answer about one refund: ``pending``, then ``succeeded`` or ``failed``."""
+
+    id: str
+    payment_id: str
+    merchant_reference: str
+    status: str
+    amount: int
+    failure_code: str | None
+    failure_message: str | None
+
+
+def refund_payment(
+    psp_name: str,
+    reference: str,
+    *,
+    amount: int,
+    currency: str,
+    merchant_reference: str,
+    timeout: float,
+) -> Refund:
+    """``POST /payments/<reference>/refunds``: a pending refund; the same
+    ``merchant_reference`` returns the same refund (idempotent)."""
+    psp = _psp(psp_name)
+    _answer(psp, timeout)
+    try:
+        refund = refunds.create_refund(psp.name, reference, amount, currency, merchant_reference)
+    except refunds.RefundRefused as exc:
+        raise BadRequest(f"{psp.display_name}: {exc}") from None
+    return _refund_answer(refund)
+
+
+def retrieve_refund(psp_name: str, refund_reference: str, *, timeout: float) -> Refund:
+    """``GET /refunds/<reference>``."""
+    psp = _psp(psp_name)
+    _answer(psp, timeout)
+    refund = refunds.find_refund(psp.name, refund_reference)
+    if refund is None:
+        raise BadRequest(f"{psp.display_name} has no refund {refund_reference!r}")
+    return _refund_answer(refund)
+
+
+def _refund_answer(refund: SandboxRefund) -> Refund:
+    return Refund(
+        id=refund.id,
+        payment_id=refund.payment_id,
+        merchant_reference=refund.merchant_reference,
+        status=refund.status,
+        amount=refund.amount,
+        failure_code=refund.failure_code,
+        failure_message=refund.failure_message,
+    )
 
 
 def hosted_url(psp_name: str, reference: str) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from kadosei.sandbox import payments
+from kadosei.sandbox import payments, refunds
 from kadosei.sandbox.delivery import post_notification
 from kadosei.sandbox.models import utcnow
-from kadosei.sandbox.schemes import build_notification
+from kadosei.sandbox.schemes import build_notification, build_refund_notification
 
 log = logging.getLogger("kadosei.sandbox")
 
@@ -36,13 +36,34 @@ def send_notification(reference: str) -> bool:
     return True
 
 
+def send_refund_notification(reference: str) -> bool:
+    """Send the refund's due notification (as ``send_notification`` does for payments)."""
+    claimed_at = refunds.claim_notification(reference)
+    if claimed_at is None:
+        return False
+    try:
+        refund = refunds.get_refund(reference)
+        body, headers = build_refund_notification(refund)
+        post_notification(refund.provider, body, headers)
+    except Exception:
+        refunds.release_notification(reference, claimed_at)
+        raise
+    return True
+
+
+def settle_refund(reference: str) -> bool:
+    """The bank answered about a refund: ``pending → succeeded | failed`` (once)."""
+    return refunds.settle_refund(reference)
+
+
 def complete_processing_payment(reference: str) -> bool:
     """The delayed test card's bank confirmed: ``processing → succeeded`` (once)."""
     return payments.complete_processing(reference)
 
 
 def sweep_sandbox_payments() -> None:
-    """Complete overdue delayed cards and send notifications the queue never delivered."""
+    """Complete overdue delayed cards, settle overdue refunds and send notifications the queue
+    never delivered."""
     now = utcnow()
     for reference in payments.overdue_processing(now):
         complete_processing_payment(reference)
@@ -53,3 +74,17 @@ def sweep_sandbox_payments() -> None:
             send_notification(reference)
         except Exception:
             log.exception("sandbox notification for %s failed; retried next sweep", reference)
+    _sweep_refunds(now)
+
+
+def _sweep_refunds(now) -> None:
+    """Settle overdue refunds and send the refund notifications the queue never delivered."""
+    for reference in refunds.overdue_refunds(now):
+        settle_refund(reference)
+    for reference in refunds.due_notifications(
+        due_before=now - NOTIFICATION_GRACE, due_after=now - NOTIFICATION_GIVE_UP
+    ):
+        try:
+            send_refund_notification(reference)
+        except Exception:
+            log.exception("sandbox refund notification for %s failed; retried", reference)

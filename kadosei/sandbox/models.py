@@ -11,7 +11,7 @@ import secrets
 import string
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kadosei.extensions import db
@@ -102,3 +102,41 @@ class SandboxSettings(db.Model):
     error_rate: Mapped[float] = mapped_column(Float, default=0.0)
     success_rate: Mapped[float] = mapped_column(Float, default=1.0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def new_refund_reference() -> str:
+    """A refund reference: ``sbr_`` and 24 random base62 characters."""
+    return "sbr_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+SANDBOX_REFUND_STATUSES = ("pending", "succeeded", "failed")
+
+
+class SandboxRefund(db.Model):
+    """One refund of a sandbox payment (``sbr_…``): pending, then settled a few seconds later
+    (an amount ending in 13 minor units fails, like a test card), and its notification outbox.
+    ``merchant_reference`` is the merchant's idempotency key: the same one returns the same
+    refund."""
+
+    __tablename__ = "sandbox_refunds"
+    __table_args__ = (
+        UniqueConstraint("provider", "merchant_reference"),
+        Index("ix_sandbox_refunds_status_completes", "status", "completes_at"),
+        Index("ix_sandbox_refunds_notify", "notified_at", "notification_due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=new_refund_reference)
+    provider: Mapped[str] = mapped_column(String(40))
+    payment_id: Mapped[str] = mapped_column(String(40), index=True)
+    merchant_reference: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    completes_at: Mapped[datetime | None]
+    notification_due_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]
+    pk: Mapped[int] = mapped_column(_SEQUENCE, primary_key=True, autoincrement=True)

@@ -10,6 +10,11 @@
 
 kadosei's adapters (``kadosei/providers/sandbox/``) verify these as a merchant's integration
 verifies a real PSP's: from the published scheme, not from this code.
+
+Refunds are announced in the same schemes: Lumen a ``refund.succeeded`` / ``refund.failed``
+event whose object is the refund; Harbor a ``REFUND`` item (``pspReference`` the refund,
+``originalReference`` the payment, ``merchantReference`` the merchant's refund id); Orbit a
+``refund_state_changed`` message (``REFUNDED`` / ``REFUND_FAILED``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from kadosei.sandbox.models import SandboxPayment
+from kadosei.sandbox.models import SandboxPayment, SandboxRefund
 from kadosei.sandbox.signing import sign
 
 Notification = tuple[bytes, dict[str, str]]
@@ -61,6 +66,12 @@ ORBIT_STATES = {
 def build_notification(payment: SandboxPayment) -> Notification:
     """The signed notification (body, headers) the payment's PSP sends about it now."""
     return _BUILDERS[payment.provider](payment)
+
+
+def build_refund_notification(refund: SandboxRefund) -> Notification:
+    """The signed notification the refund's PSP sends about it now (its own shape: a
+    ``refund.*`` event, a ``REFUND`` item, a ``refund_state_changed`` message)."""
+    return _REFUND_BUILDERS[refund.provider](refund)
 
 
 # -- Lumen ------------------------------------------------------------------------------
@@ -175,4 +186,81 @@ _BUILDERS: dict[str, Callable[[SandboxPayment], Notification]] = {
     "sandbox_lumen": lumen_notification,
     "sandbox_harbor": harbor_notification,
     "sandbox_orbit": orbit_notification,
+}
+
+
+# -- refunds ----------------------------------------------------------------------------
+
+ORBIT_REFUND_STATES = {
+    "pending": "REFUND_PENDING",
+    "succeeded": "REFUNDED",
+    "failed": "REFUND_FAILED",
+}
+
+
+def lumen_refund_notification(refund: SandboxRefund) -> Notification:
+    event = {
+        "id": f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "type": f"refund.{refund.status}",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": refund.id,
+                "object": "refund",
+                "payment": refund.payment_id,
+                "status": refund.status,
+                "amount": refund.amount,
+                "currency": refund.currency.lower(),
+                "failure_code": refund.failure_code,
+                "failure_message": refund.failure_message,
+                "metadata": {"refund_id": refund.merchant_reference},
+            }
+        },
+    }
+    body = json.dumps(event, separators=(",", ":")).encode()
+    return body, {LUMEN_SIGNATURE_HEADER: lumen_signature_header(body, event["created"])}
+
+
+def harbor_refund_notification(refund: SandboxRefund) -> Notification:
+    item = {
+        "pspReference": refund.id,
+        "originalReference": refund.payment_id,
+        "merchantAccountCode": HARBOR_MERCHANT_ACCOUNT,
+        "merchantReference": refund.merchant_reference,
+        "amount": {"value": refund.amount, "currency": refund.currency},
+        "eventCode": "REFUND",
+        "success": "false" if refund.status == "failed" else "true",
+        "eventDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reason": f"{refund.failure_code}: {refund.failure_message or ''}".strip()
+        if refund.status == "failed"
+        else "",
+    }
+    item["additionalData"] = {"hmacSignature": harbor_item_signature(item)}
+    body = {"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}
+    return json.dumps(body, separators=(",", ":")).encode(), {"Content-Type": "application/json"}
+
+
+def orbit_refund_notification(refund: SandboxRefund) -> Notification:
+    message = {
+        "event_type": "refund_state_changed",
+        "sent_at": int(time.time()),
+        "refund": {
+            "reference": refund.id,
+            "payment_reference": refund.payment_id,
+            "merchant_reference": refund.merchant_reference,
+            "state": ORBIT_REFUND_STATES[refund.status],
+            "amount": {"value": refund.amount, "currency": refund.currency},
+            "decline_code": refund.failure_code,
+            "decline_reason": refund.failure_message,
+        },
+    }
+    body = json.dumps(message, separators=(",", ":")).encode()
+    return body, {ORBIT_SIGNATURE_HEADER: orbit_signature(body)}
+
+
+_REFUND_BUILDERS: dict[str, Callable[[SandboxRefund], Notification]] = {
+    "sandbox_lumen": lumen_refund_notification,
+    "sandbox_harbor": harbor_refund_notification,
+    "sandbox_orbit": orbit_refund_notification,
 }

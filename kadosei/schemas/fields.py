@@ -27,6 +27,8 @@ from kadosei.schemas.vocabulary import (
     EVENT_TYPES,
     MODES,
     PAYMENT_METHODS,
+    REFUND_REASONS,
+    REFUND_STATUSES,
     ROLES,
     SESSION_STATUSES,
 )
@@ -100,6 +102,8 @@ Mode = Literal[MODES]
 PaymentMethod = Literal[PAYMENT_METHODS]
 SessionStatus = Literal[SESSION_STATUSES]
 CaptureMethod = Literal[CAPTURE_METHODS]
+RefundReason = Literal[REFUND_REASONS]
+RefundStatus = Literal[REFUND_STATUSES]
 EventType = Literal[EVENT_TYPES]
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "canceled")
 DeliveryStatus = Literal[DELIVERY_STATUSES]

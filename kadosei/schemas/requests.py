@@ -31,6 +31,7 @@ from kadosei.schemas.fields import (
     PaymentMethod,
     QueryText,
     RedirectUrl,
+    RefundReason,
     RequiredEmail,
     SessionStatus,
     TeamRole,
@@ -245,6 +246,34 @@ class PaymentSessionCapture(RequestBody):
     ] = None
 
 
+# -- refunds --------------------------------------------------------------------------------
+
+
+class RefundCreate(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment_session": "ps_2b7Qx9LmN0pRsTuVwXy12aBc",
+                    "amount": 500,
+                    "reason": "requested_by_customer",
+                }
+            ]
+        }
+    )
+
+    payment_session: Annotated[
+        str,
+        Field(min_length=1, max_length=40, description="The paid session (`ps_…`) to refund"),
+    ]
+    amount: Annotated[
+        Amount | None,
+        Field(description="Default: all that is still refundable (captured − refunds not failed)"),
+    ] = None
+    reason: RefundReason | None = None
+    metadata: Metadata = {}
+
+
 # -- list queries ---------------------------------------------------------------------------
 
 
@@ -266,6 +295,12 @@ class PaymentSessionListQuery(PageQuery):
     ] = None
     reference: Annotated[
         QueryText | None, BlankIsAbsent, Field(description="Only this reference")
+    ] = None
+
+
+class RefundListQuery(PageQuery):
+    payment_session: Annotated[
+        QueryText | None, BlankIsAbsent, Field(description="Only this session's refunds")
     ] = None
 
 

@@ -15,6 +15,8 @@ from kadosei.schemas.fields import (
     EventType,
     Mode,
     PaymentMethod,
+    RefundReason,
+    RefundStatus,
     SessionStatus,
     SubscribableEvent,
     TeamRole,
@@ -301,6 +303,7 @@ SESSION_EXAMPLE = {
     "conflict": False,
     "capture_method": "automatic",
     "amount_captured": 0,
+    "amount_refunded": 0,
     "attempts_failed": 0,
     "last_failure": None,
 }
@@ -342,11 +345,46 @@ class PaymentSession(ResponseObject):
     last_failure: LastFailure | None = Field(
         description="`{code, message, attempt}` of the last declined attempt, else `null`"
     )
+    amount_refunded: Annotated[int, Field(ge=0)] = Field(
+        description="The sum of the session's succeeded refunds"
+    )
+
+
+REFUND_EXAMPLE = {
+    "id": "re_7Qx9LmN0pRsTuVwXy12aBc2b",
+    "object": "refund",
+    "payment_session": "ps_2b7Qx9LmN0pRsTuVwXy12aBc",
+    "amount": 500,
+    "currency": "EUR",
+    "status": "pending",
+    "reason": "requested_by_customer",
+    "failure": None,
+    "metadata": {},
+    "created_at": "2026-01-31T09:40:00.000Z",
+    "completed_at": None,
+}
+
+
+class Refund(ResponseObject):
+    model_config = ConfigDict(json_schema_extra={"examples": [REFUND_EXAMPLE]})
+
+    id: object_id("re")
+    object: Literal["refund"]
+    payment_session: object_id("ps")
+    amount: Annotated[int, Field(ge=limits.AMOUNT_MIN, le=limits.AMOUNT_MAX)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    status: RefundStatus = Field(description="`pending` until the provider confirms")
+    reason: RefundReason | None
+    failure: Failure | None = Field(description="`{code, message}` when `failed`")
+    metadata: dict[str, str]
+    created_at: Timestamp
+    completed_at: NullableTimestamp
 
 
 class EventData(ResponseObject):
-    object: PaymentSession | WebhookEndpoint = Field(
-        description="The payment session as the API shows it (`webhook.test`: the endpoint)"
+    object: PaymentSession | Refund | WebhookEndpoint = Field(
+        description="The payment session as the API shows it (`refund.*`: the refund; "
+        "`webhook.test`: the endpoint)"
     )
 
 
@@ -403,3 +441,4 @@ WebhookDeliveryList = list_of(WebhookDelivery)
 PaymentSessionList = list_of(PaymentSession)
 EventList = list_of(Event)
 AuditEventList = list_of(AuditEvent)
+RefundList = list_of(Refund)

@@ -30,8 +30,15 @@ EVENT_TYPES = (
     "payment_session.canceled",
     "payment_session.expired",
     "payment_session.conflict",
+    "refund.created",
+    "refund.succeeded",
+    "refund.failed",
     "webhook.test",
 )
 
 # docs/api.md §11, most to least; ``kadosei.permissions.Role`` orders them.
 ROLES = ("owner", "developer", "viewer")
+
+REFUND_STATUSES = ("pending", "succeeded", "failed")
+
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")

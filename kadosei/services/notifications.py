@@ -17,8 +17,14 @@ from kadosei import bounded_json
 from kadosei.errors import InvalidRequest, NotFound, ProviderUnavailable
 from kadosei.extensions import db
 from kadosei.models import Attempt, ProviderNotification
-from kadosei.providers.base import InvalidNotification, PaymentStatus, ProviderError
+from kadosei.providers.base import (
+    InvalidNotification,
+    PaymentStatus,
+    ProviderError,
+    RefundStatus,
+)
 from kadosei.services.provider_choice import get_provider
+from kadosei.services.refund_confirmation import apply_refund_notification
 from kadosei.services.session_state import apply_provider_status, lock_session
 
 log = logging.getLogger("kadosei.payments")
@@ -48,8 +54,8 @@ def handle_provider_notification(
     for reported in facts:
         if isinstance(reported, PaymentStatus):
             _apply_payment_fact(provider.name, reported, body)
-        else:  # refunds are recorded by their own service once kadosei tracks them
-            log.info("notification from %s about a refund: not tracked", provider_name)
+        else:
+            _apply_refund_fact(provider.name, reported, body)
     db.session.commit()
     return provider.notification_ack
 
@@ -73,6 +79,21 @@ def _apply_payment_fact(provider_name: str, reported: PaymentStatus, body: bytes
     db.session.add(_notification_row(provider_name, attempt, reported, effect, body))
 
 
+def _apply_refund_fact(provider_name: str, reported: RefundStatus, body: bytes) -> None:
+    """A refund's news: applied once (a late or repeated one is recorded, changes nothing)."""
+    refund, effect = apply_refund_notification(provider_name, reported)
+    db.session.add(
+        ProviderNotification(
+            provider=provider_name,
+            provider_reference=(reported.provider_refund_reference or "")[:100] or None,
+            attempt_id=refund.attempt_id if refund else None,
+            reported_status=f"refund_{reported.status}"[:20],
+            effect=effect,
+            payload=_payload(reported, body),
+        )
+    )
+
+
 def _notification_row(
     provider_name: str,
     attempt: Attempt | None,
@@ -90,7 +111,7 @@ def _notification_row(
     )
 
 
-def _payload(reported: PaymentStatus, body: bytes) -> dict:
+def _payload(reported: PaymentStatus | RefundStatus, body: bytes) -> dict:
     """What the provider sent, as stored JSON (the parsed body when it is a JSON object)."""
     try:
         parsed = bounded_json.load(body)

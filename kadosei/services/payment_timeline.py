@@ -11,13 +11,22 @@ from kadosei.models import (
     Event,
     PaymentSession,
     ProviderNotification,
+    Refund,
     SessionTransition,
     WebhookDelivery,
 )
 from kadosei.services import event_log, provider_notifications
+from kadosei.services.refunds import session_refunds
 
 # At the same instant, a cause comes before what it caused.
-_KIND_ORDER = {"created": 0, "attempt": 1, "notification": 2, "transition": 3, "event": 4}
+_KIND_ORDER = {
+    "created": 0,
+    "attempt": 1,
+    "refund": 2,
+    "notification": 3,
+    "transition": 4,
+    "event": 5,
+}
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,13 @@ class TimelineEntry:
     notification: ProviderNotification | None = None
     transition: SessionTransition | None = None
     event: Event | None = None
+    refund: Refund | None = None
     deliveries: tuple[WebhookDelivery, ...] = ()
 
 
 def session_timeline(session: PaymentSession) -> list[TimelineEntry]:
-    """Created, each attempt, each provider notification, each status change and each event
-    with its webhook deliveries, oldest first."""
+    """Created, each attempt, each refund, each provider notification, each status change and
+    each event with its webhook deliveries, oldest first."""
     entries = [TimelineEntry(session.created_at, "created", session.pk)]
     entries += [TimelineEntry(a.created_at, "attempt", a.pk, attempt=a) for a in session.attempts]
     entries += [
@@ -45,6 +55,9 @@ def session_timeline(session: PaymentSession) -> list[TimelineEntry]:
     ]
     entries += [
         TimelineEntry(t.created_at, "transition", t.pk, transition=t) for t in session.transitions
+    ]
+    entries += [
+        TimelineEntry(r.created_at, "refund", r.pk, refund=r) for r in session_refunds(session.id)
     ]
     events = event_log.session_events(session.id)
     deliveries = event_log.deliveries_by_event(events)

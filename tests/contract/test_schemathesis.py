@@ -132,6 +132,9 @@ def _api_schema():
         # No NUL in any string: a rule of the whole API (the document's description says so),
         # kept out of every field's schema.
         allow_x00=False,
+        # A list ignores query parameters it does not know (PageQuery, docs/api.md §2), so an
+        # undeclared one is no negative case.
+        allow_extra_parameters=False,
     )
     return loaded
 

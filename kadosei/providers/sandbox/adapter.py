@@ -28,6 +28,8 @@ from kadosei.providers.base import (
     ProviderBadRequest,
     ProviderError,
     ProviderTimeout,
+    RefundRequest,
+    RefundStatus,
 )
 from kadosei.sandbox import api
 
@@ -108,6 +110,25 @@ class SandboxProvider(Provider):
         with _mapped_errors():
             return _status_of(api.void_payment(self.name, provider_reference, timeout=_timeout()))
 
+    def refund(self, request: RefundRequest) -> RefundStatus:
+        """Pending at first; the PSP settles it a few seconds later and notifies."""
+        with _mapped_errors():
+            refund = api.refund_payment(
+                self.name,
+                request.provider_reference,
+                amount=request.amount,
+                currency=request.currency,
+                merchant_reference=request.refund_id,
+                timeout=_timeout(),
+            )
+        return _refund_status_of(refund)
+
+    def get_refund(self, provider_reference: str, provider_refund_reference: str) -> RefundStatus:
+        with _mapped_errors():
+            return _refund_status_of(
+                api.retrieve_refund(self.name, provider_refund_reference, timeout=_timeout())
+            )
+
     # -- provider → kadosei: each provider's own scheme ----------------------------------
 
     @abstractmethod
@@ -165,6 +186,18 @@ def _status_of(payment: api.Payment) -> PaymentStatus:
         failure_message=payment.failure_message,
         raw={"id": payment.id, "status": payment.recorded_status, "amount": payment.amount},
         amount_captured=payment.amount_captured if payment.status == "succeeded" else None,
+    )
+
+
+def _refund_status_of(refund: api.Refund) -> RefundStatus:
+    return RefundStatus(
+        provider_refund_reference=refund.id,
+        status=refund.status,
+        provider_reference=refund.payment_id,
+        refund_id=refund.merchant_reference,
+        failure_code=refund.failure_code,
+        failure_message=refund.failure_message,
+        raw={"id": refund.id, "status": refund.status, "amount": refund.amount},
     )
 
 

@@ -11,7 +11,12 @@ import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from kadosei.providers.base import InvalidNotification, PaymentStatus
+from kadosei.providers.base import (
+    InvalidNotification,
+    NotificationFacts,
+    PaymentStatus,
+    RefundStatus,
+)
 from kadosei.providers.sandbox.adapter import SandboxProvider, load_json_object
 from kadosei.providers.sandbox.signing import check_fresh, hmac_digest
 
@@ -42,7 +47,14 @@ class HarborProvider(SandboxProvider):
         signed = ":".join(_escape(value) for value in values)
         return base64.b64encode(hmac_digest(self.name, signed.encode())).decode()
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:
+    def read_notification(self, body: bytes, headers: Mapping[str, str]) -> NotificationFacts:
+        """A payment's item, or a ``REFUND`` item about one of its refunds."""
+        item = self._verified_item(body)
+        if item.get("eventCode") == "REFUND":
+            return [_refund_fact(item)]
+        return [self.parse_notification(body, headers)]
+
+    def _verified_item(self, body: bytes) -> dict:
         item = _single_item(load_json_object(body))
         additional = item.get("additionalData")
         received = additional.get("hmacSignature") if isinstance(additional, dict) else None
@@ -51,10 +63,15 @@ class HarborProvider(SandboxProvider):
         if not hmac.compare_digest(self.item_signature(item).encode(), received.encode()):
             raise InvalidNotification("The hmacSignature does not match the notification item")
         check_fresh(_event_time(item.get("eventDate")))
+        return item
+
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:
+        item = self._verified_item(body)
         event = (_text(item.get("eventCode")), _text(item.get("success")))
         if event not in STATUS_OF_EVENT or not isinstance(item.get("pspReference"), str):
             raise InvalidNotification(f"Harbor event {event[0]!r} is not one kadosei handles")
         status = STATUS_OF_EVENT[event]
+        additional = item["additionalData"]  # a dict: the signature was read from it
         if event == ("AUTHORISATION", "true") and additional.get("captureMode") == "manual":
             status = "authorized"
         code, message = _failure(item.get("reason")) if status == "failed" else (None, None)
@@ -108,3 +125,22 @@ def _event_time(value: object) -> float:
     except ValueError:
         raise InvalidNotification("The notification item has no valid eventDate") from None
     return when.timestamp()
+
+
+def _refund_fact(item: dict) -> RefundStatus:
+    if not isinstance(item.get("pspReference"), str) or _text(item.get("success")) not in (
+        "true",
+        "false",
+    ):
+        raise InvalidNotification("The REFUND item is malformed")
+    succeeded = item["success"] == "true"
+    code, message = (None, None) if succeeded else _failure(item.get("reason"))
+    return RefundStatus(
+        provider_refund_reference=item["pspReference"],
+        status="succeeded" if succeeded else "failed",
+        provider_reference=_text(item.get("originalReference")) or None,
+        refund_id=_text(item.get("merchantReference")) or None,
+        failure_code=code,
+        failure_message=message,
+        raw=item,
+    )

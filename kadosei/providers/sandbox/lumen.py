@@ -7,7 +7,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from kadosei.providers.base import PROVIDER_STATUSES, InvalidNotification, PaymentStatus
+from kadosei.providers.base import (
+    PROVIDER_STATUSES,
+    REFUND_STATUSES,
+    InvalidNotification,
+    NotificationFacts,
+    PaymentStatus,
+    RefundStatus,
+)
 from kadosei.providers.sandbox.adapter import SandboxProvider, load_json_object
 from kadosei.providers.sandbox.signing import (
     ascii_header,
@@ -28,13 +35,24 @@ class LumenProvider(SandboxProvider):
         digest = hmac_digest(self.name, f"{timestamp}.".encode() + body).hex()
         return f"t={timestamp},v1={digest}"
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:
+    def read_notification(self, body: bytes, headers: Mapping[str, str]) -> NotificationFacts:
+        """A payment event, or a ``refund.*`` event whose object is a refund."""
+        data = self._verified_event(body, headers).get("data")
+        obj = data.get("object") if isinstance(data, dict) else None
+        if isinstance(obj, dict) and obj.get("object") == "refund":
+            return [_refund_fact(obj)]
+        return [self.parse_notification(body, headers)]
+
+    def _verified_event(self, body: bytes, headers: Mapping[str, str]) -> dict:
         timestamp, signatures = _parse_signature_header(ascii_header(headers, SIGNATURE_HEADER))
         expected = hmac_digest(self.name, f"{timestamp}.".encode() + body).hex()
         if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
             raise InvalidNotification("The Lumen-Signature does not match the body")
         check_fresh(timestamp)
-        data = load_json_object(body).get("data")
+        return load_json_object(body)
+
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:
+        data = self._verified_event(body, headers).get("data")
         payment = data.get("object") if isinstance(data, dict) else None
         if (
             not isinstance(payment, dict)
@@ -78,3 +96,22 @@ def _parse_signature_header(value: str) -> tuple[int, list[str]]:
     if timestamp is None or not signatures:
         raise InvalidNotification(f"The {SIGNATURE_HEADER} header is malformed")
     return timestamp, signatures
+
+
+def _refund_fact(refund: dict) -> RefundStatus:
+    metadata = refund.get("metadata")
+    if (
+        not isinstance(refund.get("id"), str)
+        or refund.get("status") not in REFUND_STATUSES
+        or not isinstance(metadata, dict)
+    ):
+        raise InvalidNotification("The event carries no refund status")
+    return RefundStatus(
+        provider_refund_reference=refund["id"],
+        status=refund["status"],
+        provider_reference=text_or_none(refund.get("payment")),
+        refund_id=text_or_none(metadata.get("refund_id")),
+        failure_code=text_or_none(refund.get("failure_code")),
+        failure_message=text_or_none(refund.get("failure_message")),
+        raw=refund,
+    )
