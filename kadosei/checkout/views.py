@@ -6,7 +6,8 @@ from flask import redirect, render_template, request
 
 from kadosei.checkout.blueprint import bp
 from kadosei.errors import NotFound
-from kadosei.services import attempts
+from kadosei.services import attempts, shop
+from kadosei.services.checkout_links import with_session_id
 
 # Which page shows a session that does not send the customer to a provider now.
 PAGES = {
@@ -28,7 +29,15 @@ def start_checkout(session_id: str):
     if step.kind == "redirect":
         return redirect(step.url, code=303)
     template, status = PAGES[step.kind]
-    return render_template(template, payment=step.session, continue_url=step.url), status
+    session = step.session
+    page = render_template(
+        template,
+        payment=session,
+        continue_url=step.url,
+        shop_name=shop.shop_name(session.merchant_id),
+        shop_url=with_session_id(session.cancel_url, session.id),
+    )
+    return page, status
 
 
 @bp.get("/<session_id>/return")
