@@ -30,11 +30,13 @@ def take(name: str) -> str | None:
     """The value kept under ``name`` (then forgotten), or ``None`` once it was read."""
     held = dict(session.get(_SESSION_KEY) or {})
     sealed = held.pop(name, None)
+    if sealed is None:
+        return None  # the session (and its cookie) stays as it was
     if held:
         session[_SESSION_KEY] = held
     else:
-        session.pop(_SESSION_KEY, None)
-    return None if sealed is None else _open(sealed)
+        session.pop(_SESSION_KEY)
+    return _open(sealed)
 
 
 def _keystream(nonce: bytes, length: int) -> bytes:

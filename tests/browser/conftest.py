@@ -53,16 +53,21 @@ def live_server(database_url, _schema, redis_url):
     finally:
         server.stop()
         with server.app.app_context():
-            _db.session.remove()
-            _truncate_all()
             _db.engine.dispose()
-        client = redis_lib.Redis.from_url(redis_url)
-        _flush_except_claim(client)
-        client.close()
 
 
 @pytest.fixture
-def site(browser, live_server, request):
+def site(browser, live_server, redis_url, request):
+    """The test's browsers on the live server; what the test created is gone afterwards, as
+    the ``app`` fixture leaves it for every other test."""
     site = Site(browser, live_server, request.node.name)
-    yield site
-    site.close()
+    try:
+        yield site
+    finally:
+        site.close()
+        with live_server.app.app_context():
+            _db.session.remove()
+            _truncate_all()
+        client = redis_lib.Redis.from_url(redis_url)
+        _flush_except_claim(client)
+        client.close()

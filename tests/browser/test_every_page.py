@@ -69,6 +69,8 @@ def test_no_page_scrolls_sideways_on_a_phone_and_every_form_is_labelled(site):
     visitor = site.new_page(PHONE)
     for name, path in {"signup": "/signup", "login": "/login", "docs": "/docs"}.items():
         visitor.goto(path)
+        if name == "docs":
+            visitor.wait_for_selector(".opblock")  # the reference is drawn after the page loads
         _check(site, visitor, name, problems)
 
     customer = site.new_page(PHONE)

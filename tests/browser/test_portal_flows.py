@@ -85,3 +85,25 @@ def test_a_customer_payment_is_found_by_e_mail_on_a_phone_and_exported(site):
     assert [row["id"] for row in exported] == [paid["id"]]
     assert exported[0]["status"] == "succeeded"
     assert exported[0]["customer_email"] == "ada@example.org"
+
+
+def test_logging_in_works_from_the_keyboard_in_reading_order(site):
+    account = site.signup()
+    page = site.new_page(PHONE)
+    page.goto("/login")
+    focused = "() => document.activeElement.name || document.activeElement.innerText.trim()"
+
+    assert page.evaluate(focused) == "email"  # the form has the focus at once
+    page.keyboard.type(account.email)
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "password"
+    page.keyboard.type(account.password)
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "Log in"
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(re.compile(r"/$"))
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
