@@ -82,8 +82,21 @@ def start(port: int = 5000) -> int:
     return max((child.returncode or 0) for child in children)
 
 
+def chromium_missing() -> str | None:
+    """Why tests/browser cannot run here (the same check as tests/browser/browser_support.py)."""
+    chromium = os.environ.get("KADOSEI_CHROMIUM", "/usr/bin/chromium")
+    if os.access(chromium, os.X_OK):
+        return None
+    return f"no Chromium at {chromium} (apt-get install chromium, or set KADOSEI_CHROMIUM)"
+
+
 def test(args: list[str]) -> int:
-    return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
+    code = subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
+    missing = chromium_missing()
+    if missing:
+        # Said last, where nobody misses it: a green run did not include the browser tests.
+        print(f"\n  NOTE: the browser tests (tests/browser) were SKIPPED: {missing}.\n", flush=True)
+    return code
 
 
 def main(argv: list[str]) -> int:

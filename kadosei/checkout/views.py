@@ -9,7 +9,8 @@ from kadosei.checkout.blueprint import bp
 from kadosei.checkout.decline_words import decline_advice, decline_sentence
 from kadosei.checkout.forms import ReturnToShopForm, TryAgainForm
 from kadosei.errors import NotFound
-from kadosei.services import attempts
+from kadosei.services import attempts, shop
+from kadosei.services.checkout_links import with_session_id
 
 # Which page shows a session that does not send the customer to a provider now.
 PAGES = {
@@ -33,7 +34,15 @@ def start_checkout(session_id: str):
     if step.kind == "declined":
         return _declined_page(step)
     template, status = PAGES[step.kind]
-    return render_template(template, payment=step.session, continue_url=step.url), status
+    session = step.session
+    page = render_template(
+        template,
+        payment=session,
+        continue_url=step.url,
+        shop_name=shop.shop_name(session.merchant_id),
+        shop_url=with_session_id(session.cancel_url, session.id),
+    )
+    return page, status
 
 
 @bp.get("/<session_id>/return")
@@ -69,4 +78,5 @@ def _declined_page(step: attempts.CheckoutStep):
         attempts_left=payment.max_attempts - payment.attempts_failed,
         try_again=TryAgainForm(attempt=declined.id),
         give_up=ReturnToShopForm(),
+        shop_name=shop.shop_name(payment.merchant_id),
     )

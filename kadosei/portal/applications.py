@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from kadosei.errors import KadoseiError
+from kadosei.portal import one_time
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm, ApiKeyForm, ApplicationForm
 from kadosei.schemas.limits import API_KEY_NAME_MAX, APPLICATION_NAME_MAX
@@ -98,13 +99,30 @@ def create_api_key(app_id: str):
     except KadoseiError as exc:
         flash(exc.message, "error")
         return redirect(url_for("portal.show_application", app_id=app_id))
-    # The secret is rendered in this response only; it is never stored in the clear.
-    return render_template(
-        "portal/applications/key_created.html",
-        application=application,
-        api_key=created.api_key,
-        secret=created.secret,
+    # Post/redirect/get: the secret rides, sealed, to the next page only; kadosei keeps a digest.
+    one_time.keep(_new_key(created.api_key.id), created.secret)
+    return redirect(
+        url_for("portal.show_new_api_key", app_id=app_id, key_id=created.api_key.id), code=303
     )
+
+
+@bp.get("/applications/<app_id>/api_keys/<key_id>/new")
+@login_required
+def show_new_api_key(app_id: str, key_id: str):
+    application = applications.get_application(current_user.merchant_id, app_id)
+    key = applications.get_api_key(application, key_id)
+    secret = one_time.take(_new_key(key.id))
+    if secret is None:
+        flash(f"Key {key.hint} was shown once, when it was created, and cannot be again.", "info")
+        return redirect(url_for("portal.show_application", app_id=app_id))
+    page = render_template(
+        "portal/applications/key_created.html", application=application, api_key=key, secret=secret
+    )
+    return page, 200, {"Cache-Control": "no-store"}
+
+
+def _new_key(key_id: str) -> str:
+    return f"api_key:{key_id}"
 
 
 @bp.post("/applications/<app_id>/api_keys/<key_id>/revoke")

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from kadosei.errors import KadoseiError
 from kadosei.models import EVENT_TYPES, Application, WebhookEndpoint
 from kadosei.models.base import utcnow
+from kadosei.portal import one_time
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm
 from kadosei.schemas.limits import URL_MAX, WEBHOOK_DESCRIPTION_MAX
@@ -67,7 +68,17 @@ def _endpoint(app_id: str, we_id: str) -> tuple[Application, WebhookEndpoint]:
 
 
 def _back(app_id: str, we_id: str):
-    return redirect(url_for("portal.show_webhook_endpoint", app_id=app_id, we_id=we_id))
+    return redirect(url_for("portal.show_webhook_endpoint", app_id=app_id, we_id=we_id), code=303)
+
+
+def _reveal_secret(app_id: str, we_id: str):
+    """Post/redirect/get: the endpoint's next page view (only) shows its secret."""
+    one_time.keep(_revealed(we_id), "1")
+    return _back(app_id, we_id)
+
+
+def _revealed(we_id: str) -> str:
+    return f"webhook_secret:{we_id}"
 
 
 def _form_data(form: EndpointForm) -> dict:
@@ -107,23 +118,25 @@ def create_webhook_endpoint(app_id: str):
         flash(exc.message, "error")
         return redirect(url_for("portal.list_webhook_endpoints", app_id=app_id))
     flash("Endpoint added. Verify deliveries with the signing secret below.", "success")
-    return _render_endpoint(application, endpoint, reveal=True)
+    return _reveal_secret(app_id, endpoint.id)
 
 
 @bp.get(f"{BASE}/<we_id>")
 @login_required
 def show_webhook_endpoint(app_id: str, we_id: str):
     application, endpoint = _endpoint(app_id, we_id)
-    return _render_endpoint(application, endpoint, reveal=False)
+    reveal = one_time.take(_revealed(endpoint.id)) is not None
+    page = _render_endpoint(application, endpoint, reveal=reveal)
+    return (page, 200, {"Cache-Control": "no-store"}) if reveal else page
 
 
 @bp.post(f"{BASE}/<we_id>/secret")
 @login_required
 def reveal_webhook_secret(app_id: str, we_id: str):
-    application, endpoint = _endpoint(app_id, we_id)
+    _endpoint(app_id, we_id)
     if not ActionForm().validate_on_submit():
         return _back(app_id, we_id)
-    return _render_endpoint(application, endpoint, reveal=True)
+    return _reveal_secret(app_id, we_id)
 
 
 @bp.post(f"{BASE}/<we_id>/settings")
@@ -167,12 +180,12 @@ def _set_enabled(app_id: str, we_id: str, enabled: bool, message: str):
 @bp.post(f"{BASE}/<we_id>/rotate")
 @login_required
 def rotate_webhook_secret(app_id: str, we_id: str):
-    application, endpoint = _endpoint(app_id, we_id)
+    _, endpoint = _endpoint(app_id, we_id)
     if not ActionForm().validate_on_submit():
         return _back(app_id, we_id)
     endpoints.rotate_secret(endpoint, user_id=current_user.id)
     flash("New secret created. The old one keeps signing, alongside, for 24 hours.", "success")
-    return _render_endpoint(application, endpoint, reveal=True)
+    return _reveal_secret(app_id, we_id)
 
 
 @bp.post(f"{BASE}/<we_id>/test")

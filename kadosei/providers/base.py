@@ -145,6 +145,8 @@ class CheckoutRequest:
     reference: str | None = None
     description: str | None = None
     customer_email: str | None = None
+    # The shop's name as its customers know it, for a hosted page that shows whom they pay.
+    shop_name: str | None = None
     expires_at: datetime | None = None
     # Where the provider sends its notifications for this payment (Mollie takes it per payment).
     notification_url: str | None = None

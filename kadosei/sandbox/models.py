@@ -31,6 +31,8 @@ def new_reference() -> str:
     return "sbx_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
 
 
+BRAND_NAME_MAX = 200
+
 # A sandbox payment's life, in the sandbox PSP's own vocabulary.
 # ``authorized``: a manual-capture payment the customer approved, held until captured or voided.
 SANDBOX_PAYMENT_STATUSES = (
@@ -64,6 +66,8 @@ class SandboxPayment(db.Model):
     payment_method: Mapped[str] = mapped_column(String(20))
     return_url: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(String(1000))
+    # The merchant's brand, shown on the hosted page ("Pay Blue Heron Books").
+    brand_name: Mapped[str | None] = mapped_column(String(BRAND_NAME_MAX))
     status: Mapped[str] = mapped_column(String(12), default="pending")
     failure_code: Mapped[str | None] = mapped_column(String(60))
     failure_message: Mapped[str | None] = mapped_column(String(500))

@@ -20,7 +20,7 @@ from sqlalchemy import case, or_, select, update
 from kadosei.jobs.queue import enqueue
 from kadosei.sandbox.cards import DECLINED, CardOutcome, outcome_for
 from kadosei.sandbox.knobs import load_knobs
-from kadosei.sandbox.models import SandboxPayment, utcnow
+from kadosei.sandbox.models import BRAND_NAME_MAX, SandboxPayment, utcnow
 from kadosei.sandbox.store import reading, transaction
 
 SEND_NOTIFICATION = "kadosei.sandbox.jobs.send_notification"
@@ -51,6 +51,8 @@ class NewPayment:
     payment_method: str
     return_url: str
     description: str | None = None
+    # Whom the customer pays, shown on the hosted page (the first BRAND_NAME_MAX characters).
+    brand_name: str | None = None
     expires_at: datetime | None = None
     capture_method: str = "automatic"  # or "manual": the customer's approval only authorises
 
@@ -68,6 +70,7 @@ def create_payment(provider: str, new: NewPayment, reference: str) -> SandboxPay
             payment_method=new.payment_method,
             return_url=new.return_url,
             description=new.description,
+            brand_name=new.brand_name[:BRAND_NAME_MAX] if new.brand_name else None,
             expires_at=new.expires_at,
             capture_method=new.capture_method,
         )

@@ -41,6 +41,7 @@ from kadosei.services.session_state import (
     lock_session,
     report_outcome,
 )
+from kadosei.services.shop import shop_name
 
 log = logging.getLogger("kadosei.payments")
 
@@ -218,6 +219,7 @@ def _checkout_request(session: PaymentSession, attempt: Attempt) -> CheckoutRequ
         reference=session.reference,
         description=session.description,
         customer_email=session.customer_email,
+        shop_name=shop_name(session.merchant_id),
         expires_at=session.expires_at,
         notification_url=notification_url(attempt.provider),
         capture_method=session.capture_method,

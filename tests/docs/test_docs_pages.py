@@ -85,9 +85,10 @@ def test_the_new_key_page_links_to_the_reference_and_its_applications_quickstart
     path = f"/applications/{application.id}"
     token = csrf_token(client.get(path).get_data(as_text=True))
 
-    response = client.post(
+    created = client.post(
         f"{path}/api_keys", data={"mode": "test", "name": "ci", "csrf_token": token}
     )
+    response = client.get(created.headers["Location"])  # post/redirect/get
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)

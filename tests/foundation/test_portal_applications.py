@@ -65,7 +65,13 @@ def test_rename_and_archive_an_application(portal, signed_in, factories, db):
 def test_key_secret_is_shown_once_and_only_its_digest_is_stored(portal, signed_in, factories, db):
     application = factories.make_application(signed_in[0])
 
-    response = _create_key(portal, application.id)
+    created = _create_key(portal, application.id)
+    assert created.status_code == 303  # post/redirect/get: a reload never posts again
+    app = portal.client.application
+    cookie = app.session_interface.get_signing_serializer(app).loads(
+        portal.client.get_cookie("session").value
+    )
+    response = portal.client.get(created.headers["Location"])
 
     html = response.get_data(as_text=True)
     key = db.session.scalar(select(ApiKey))
@@ -80,8 +86,12 @@ def test_key_secret_is_shown_once_and_only_its_digest_is_stored(portal, signed_i
     stored = [str(value) for value in vars(key).values()]
     assert not any(secret in value for value in stored)
     assert hashlib.sha256(secret.encode()).hexdigest() not in stored
-    # Never again: not on the application page, not on the dashboard.
-    for path in (f"/applications/{application.id}", "/"):
+    assert response.headers["Cache-Control"] == "no-store"
+    assert cookie.get("kadosei_once") and secret not in repr(cookie)  # sealed, never readable
+    # Never again: not on a reload, not on the application page, not on the dashboard.
+    reload = portal.client.get(created.headers["Location"])
+    assert reload.status_code == 302 and reload.headers["Location"].endswith(application.id)
+    for path in (created.headers["Location"], f"/applications/{application.id}", "/"):
         assert secret not in portal.client.get(path).get_data(as_text=True)
     assert key.hint in portal.client.get(f"/applications/{application.id}").get_data(as_text=True)
 
@@ -89,7 +99,8 @@ def test_key_secret_is_shown_once_and_only_its_digest_is_stored(portal, signed_i
 def test_live_key_can_be_created_and_is_labelled_live(portal, signed_in, factories, db):
     application = factories.make_application(signed_in[0])
 
-    html = _create_key(portal, application.id, mode="live").get_data(as_text=True)
+    created = _create_key(portal, application.id, mode="live")
+    html = portal.client.get(created.headers["Location"]).get_data(as_text=True)
 
     assert "ks_live_" in html
     assert db.session.scalar(select(ApiKey)).mode == "live"

@@ -57,10 +57,13 @@ def test_adding_an_endpoint_shows_its_secret(webhook_app, client, factories, rec
         {"url": receiver.url, "mode": "test", "events": ["payment_session.failed"]},
         token_from=base(application),
     )
-    assert response.status_code == 200
     endpoint = db.session.scalars(select(WebhookEndpoint)).one()
     assert endpoint.url == receiver.url and endpoint.events == ["payment_session.failed"]
-    assert endpoint.secret in response.get_data(as_text=True)
+    # Post/redirect/get: the endpoint's page shows the secret once; a reload never posts again.
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"{base(application)}/{endpoint.id}")
+    assert endpoint.secret in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert endpoint.secret not in client.get(response.headers["Location"]).get_data(as_text=True)
     listing = client.get(base(application)).get_data(as_text=True)
     assert receiver.url in listing and endpoint.secret not in listing
 
@@ -100,10 +103,14 @@ def test_the_secret_is_revealed_on_request_and_rotation_keeps_the_old_one(
     path = f"{base(application)}/{endpoint.id}"
     page = signed_in(client, user).get(path).get_data(as_text=True)
     assert old_secret not in page
-    revealed = post(client, f"{path}/secret", token_from=path).get_data(as_text=True)
-    assert old_secret in revealed
+    answer = post(client, f"{path}/secret", token_from=path)
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(path)
+    assert old_secret in client.get(path).get_data(as_text=True)
+    assert old_secret not in client.get(path).get_data(as_text=True)
 
-    rotated = post(client, f"{path}/rotate", token_from=path).get_data(as_text=True)
+    answer = post(client, f"{path}/rotate", token_from=path)
+    assert answer.status_code == 303
+    rotated = client.get(path).get_data(as_text=True)
     db.session.expire_all()
     endpoint = db.session.get(WebhookEndpoint, endpoint.pk)
     assert endpoint.secret != old_secret and endpoint.secret in rotated

@@ -73,6 +73,7 @@ class SandboxProvider(Provider):
             payment_method=request.payment_method,
             return_url=request.return_url,
             description=request.description,
+            brand_name=request.shop_name,
             expires_at=request.expires_at,
             capture_method=request.capture_method,
         )
