@@ -97,13 +97,11 @@ def _register_sweeps(app: Flask) -> None:
     from kadosei.services.idempotency import prune_idempotency_records
     from kadosei.services.reconciliation import reconcile_quiet_sessions
     from kadosei.services.session_expiry import expire_due_sessions
-    from kadosei.webhooks.sweeper import requeue_due_deliveries
 
     register_sweep(app, prune_idempotency_records)  # idempotency keys older than 24 h
     register_sweep(app, expire_due_sessions)  # open sessions past expires_at
     register_sweep(app, sweep_sandbox_payments)  # delayed sandbox cards, lost notifications
     register_sweep(app, reconcile_quiet_sessions)  # ask providers about quiet sessions
-    register_sweep(app, requeue_due_deliveries)  # webhook deliveries the queue lost
 
 
 def _register_portal_navigation(app: Flask) -> None:
