@@ -21,13 +21,14 @@ log = logging.getLogger("kadosei.jobs")
 
 
 class AppWorker(SimpleWorker):
-    """Runs jobs in-process inside the app context and returns DB connections after each.
-    In burst mode it then sends every webhook delivery due (the jobs may have made some), so a
-    burst does what a running worker and its delivery pool would."""
+    """Runs jobs in-process inside the app context and returns DB connections after each, with
+    the webhook delivery pool beside the job loop (``deliveries``). In burst mode it sends every
+    delivery due once the jobs are done (they may have made some), one after another."""
 
     def __init__(self, *args, deliveries: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.deliveries = deliveries
+        self._pool: DeliveryPool | None = None
 
     def perform_job(self, job, queue) -> bool:
         try:
@@ -36,13 +37,26 @@ class AppWorker(SimpleWorker):
             db.session.remove()
 
     def work(self, burst: bool = False, **kwargs) -> bool:
-        worked = super().work(burst=burst, **kwargs)
+        if self.deliveries and not burst:
+            self._pool = DeliveryPool(current_app._get_current_object())
+        try:
+            worked = super().work(burst=burst, **kwargs)
+        finally:
+            if self._pool is not None:
+                self._pool.stop()  # after the warm shutdown: the tries in flight finish
         if burst and self.deliveries:
             try:
                 worked = deliver_due_deliveries() > 0 or worked
             finally:
                 db.session.remove()
         return worked
+
+    def _install_signal_handlers(self) -> None:
+        # The pool starts once SIGTERM means a warm shutdown (RQ's handler), never before:
+        # a worker stopped while starting has no try in flight to cut short.
+        super()._install_signal_handlers()
+        if self._pool is not None:
+            self._pool.start()
 
 
 def _sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
@@ -78,7 +92,6 @@ def worker_command(burst: bool, sweep_interval: float, deliveries: bool) -> None
         threading.Thread(
             target=_sweep_forever, args=(app, sweep_interval, stop), daemon=True
         ).start()
-    pool = DeliveryPool(app).start() if deliveries and not burst else None
     try:
         worker = AppWorker(
             [get_queue(app)], connection=redis_connection(app), deliveries=deliveries
@@ -86,7 +99,5 @@ def worker_command(burst: bool, sweep_interval: float, deliveries: bool) -> None
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()
-        if pool is not None:
-            pool.stop()  # after RQ's warm shutdown on SIGTERM: the tries in flight finish
         if embedded is not None:
             embedded.stop()

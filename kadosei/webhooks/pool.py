@@ -52,6 +52,7 @@ class DeliveryPool:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._started = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="webhook-dispatch")
         self._listener = threading.Thread(target=self._listen, name="webhook-listen")
         self._senders = [
@@ -61,6 +62,7 @@ class DeliveryPool:
             thread.daemon = True  # a stuck thread never keeps a stopped worker alive
 
     def start(self) -> DeliveryPool:
+        self._started = True
         for thread in (*self._senders, self._listener, self._dispatcher):
             thread.start()
         self._wake.set()  # claim what is due right away: nothing waits for a worker restart
@@ -69,6 +71,8 @@ class DeliveryPool:
     def stop(self, timeout: float | None = None) -> None:
         """Stop claiming, hand back claims not yet started, let the tries in flight finish
         (at most ``timeout`` s; by default as long as one try may take, with some margin)."""
+        if not self._started:
+            return
         if timeout is None:
             timeout = 2 * self.app.config["KADOSEI_WEBHOOK_TIMEOUT"] + 5
         deadline = time.monotonic() + timeout

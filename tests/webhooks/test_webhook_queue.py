@@ -7,22 +7,27 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import webhook_support
 from sqlalchemy import select
-from webhook_support import emit, make_endpoint
+from webhook_support import (
+    deliveries,
+    emit,
+    make_endpoint,
+    start_worker,
+    stop_worker,
+    wait_until_all_succeeded,
+)
 
 from kadosei.extensions import db
 from kadosei.jobs.queue import get_queue, redis_connection
 from kadosei.jobs.worker import AppWorker
-from kadosei.models import DeliveryTry, WebhookDelivery
+from kadosei.models import DeliveryTry
 from kadosei.models.base import utcnow
 from kadosei.services.events import record_event
 from kadosei.webhooks.claims import claim_due_deliveries
@@ -32,14 +37,7 @@ from kadosei.webhooks.outbox import NEW_DELIVERIES, deliveries_channel
 receiver = webhook_support.receiver
 webhook_app = webhook_support.webhook_app
 
-REPO = Path(__file__).resolve().parents[2]
-FLASK = str(Path(sys.executable).with_name("flask"))
 DELIVER_JOB = "kadosei.webhooks.delivery.deliver_webhook"
-
-
-def deliveries() -> list[WebhookDelivery]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.pk)))
 
 
 def work_off_the_queue(**kwargs) -> None:
@@ -202,62 +200,15 @@ def test_a_deliver_webhook_job_of_an_earlier_release_still_delivers(
     assert deliveries()[0].status == "succeeded"
 
 
-def _worker_env(app) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KADOSEI_ENV": "testing",
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "KADOSEI_QUEUE_NAME": app.config["KADOSEI_QUEUE_NAME"],
-        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": "1",
-        "KADOSEI_WEBHOOK_TIMEOUT": "2",
-        "KADOSEI_WEBHOOK_LEASE_SECONDS": "3",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def _start_worker(app, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [FLASK, "--app", "app", "worker", *args],
-        cwd=REPO,
-        env=_worker_env(app),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_all_succeeded(count: int, timeout: float) -> list[WebhookDelivery]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = deliveries()
-        db.session.commit()  # end the read so the worker process is never blocked by us
-        if len(rows) == count and all(d.status == "succeeded" for d in rows):
-            return rows
-        time.sleep(0.2)
-    return deliveries()
-
-
 def test_flask_worker_burst_delivers_what_is_due(webhook_app, factories, receiver):
     application, endpoint = make_endpoint(factories, receiver.url)
     secret = endpoint.secret
     events = [emit(application).id for _ in range(3)]
-    worker = _start_worker(webhook_app, "--burst")
+    worker = start_worker(webhook_app, "--burst", capture=True)
     try:
         _, stderr = worker.communicate(timeout=60)
     finally:
-        _stop(worker)
+        stop_worker(worker)
     assert worker.returncode == 0, stderr.decode()[-2000:]
     received = receiver.wait_for(3)
     assert sorted(r.event_id for r in received) == sorted(events)
@@ -271,22 +222,22 @@ def test_a_worker_killed_mid_batch_loses_nothing_once_restarted(webhook_app, fac
     receiver.secret = endpoint.secret  # received: verified requests only
     events = [emit(application).id for _ in range(8)]
 
-    first = _start_worker(webhook_app, "--sweep-interval", "0.5")
+    first = start_worker(webhook_app, "--sweep-interval", "0.5")
     try:
         assert receiver.wait_for(3, timeout=30), "the first worker delivered nothing"
         assert receiver.wait_for_start(len(receiver.received) + 1, timeout=10)
         os.killpg(first.pid, signal.SIGKILL)  # mid-delivery: requests are in flight
         first.wait(timeout=10)
     finally:
-        _stop(first)
+        stop_worker(first)
     delivered_before_kill = len(receiver.received)
     assert delivered_before_kill < len(events)
 
-    second = _start_worker(webhook_app, "--sweep-interval", "0.5")
+    second = start_worker(webhook_app, "--sweep-interval", "0.5")
     try:
-        rows = _wait_until_all_succeeded(len(events), timeout=40)
+        rows = wait_until_all_succeeded(len(events), timeout=40)
     finally:
-        _stop(second)
+        stop_worker(second)
 
     assert [d.status for d in rows] == ["succeeded"] * len(events)
     received = receiver.wait_for(len(events))
