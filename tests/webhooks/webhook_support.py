@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -157,8 +158,11 @@ def receiver():
 
 @pytest.fixture
 def webhook_app(app, redis_url, redis_client):
-    """The test app, on the run's Redis, letting test-mode endpoints target 127.0.0.1."""
+    """The test app, on the run's Redis, letting test-mode endpoints target 127.0.0.1. Its queue
+    has a name of its own: a worker process of an earlier test may leave a blocking pop behind
+    on the embedded queue server, which would take the next job of a queue of the same name."""
     app.config.update(
+        KADOSEI_QUEUE_NAME=f"kadosei-{uuid.uuid4().hex[:8]}",
         REDIS_URL=redis_url,
         KADOSEI_WEBHOOK_ALLOW_PRIVATE=True,
         KADOSEI_WEBHOOK_TIMEOUT=2.0,
