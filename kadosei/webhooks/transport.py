@@ -101,9 +101,10 @@ def post(
             verify=verify,
         ) as response:
             status_code = response.status_code
-            if classify_address(destination.address) is AddressKind.PUBLIC:
-                response_body = read_capped_body(response, deadline=started + timeout)
-            else:
+            # Read even what is not kept: a connection whose answer was read to the end goes
+            # back to the pool (keep-alive) instead of being closed after every try.
+            response_body = read_capped_body(response, deadline=started + timeout)
+            if classify_address(destination.address) is not AddressKind.PUBLIC:
                 response_body = PRIVATE_BODY_NOTE
     except requests.Timeout:
         error = f"Timed out after {timeout:g} s"
