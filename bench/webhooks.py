@@ -1,13 +1,15 @@
-"""Benchmark: webhook deliveries per second with 1 and 2 worker processes, and the latency
-from an event's commit to its receipt at ~50 events/s.
+"""Benchmark: webhook deliveries per second of one worker process to a fast receiver — today's
+way (one RQ job per delivery, sent one after another) against the delivery pool, in the same
+run — and how long another merchant's delivery takes while one endpoint hangs.
 
 Everything is local and throwaway: a fresh SQLite file (or a PostgreSQL database created and
-dropped here with --database-url), the machine's Redis (--redis-url / REDIS_URL, on a queue
-name of its own) or else kadosei's embedded queue server, and a receiver on 127.0.0.1 that
-verifies every signature. Workers are real ``flask --app app worker`` processes. Bounded:
-well under two minutes.
+dropped here with --database-url / DATABASE_URL), the machine's Redis (--redis-url / REDIS_URL,
+on a queue name of its own) or else kadosei's embedded queue server, and receivers on 127.0.0.1
+that verify every signature. Workers are real ``flask --app app worker`` processes; the old way
+is ``flask --app app worker --no-deliveries`` fed ``deliver_webhook`` jobs, which is exactly
+what the outbox queued before the pool. Bounded: about two minutes.
 
-    .venv/bin/python bench/webhooks.py [--events 300] [--rate 50] [--seconds 10]
+    .venv/bin/python bench/webhooks.py [--events 600] [--endpoints 8] [--seconds 10]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--redis-url redis://…]
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socketserver
 import statistics
 import subprocess
 import sys
@@ -29,13 +32,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402  (after the path is set)
+from sqlalchemy import create_engine, select, text, update  # noqa: E402  (after the path is set)
 from sqlalchemy.engine import make_url  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
 
 from kadosei import create_app  # noqa: E402
 from kadosei.config import normalize_database_url  # noqa: E402
 from kadosei.extensions import db  # noqa: E402
+from kadosei.jobs.queue import get_queue  # noqa: E402
+from kadosei.models import WebhookDelivery  # noqa: E402
 from kadosei.schemas.requests import (  # noqa: E402
     ApplicationCreate,
     Signup,
@@ -45,14 +50,18 @@ from kadosei.services import accounts, applications, webhook_endpoints  # noqa: 
 from kadosei.services.events import record_event  # noqa: E402
 
 FLASK = str(Path(sys.executable).with_name("flask"))
+DELIVER_JOB = "kadosei.webhooks.delivery.deliver_webhook"
 SESSION = {"id": "ps_bench", "object": "payment_session", "status": "succeeded", "amount": 1999}
+HANG_TIMEOUT = 10  # the contract's try limit: a hanging receiver holds a try this long
+THROUGHPUT_LIMIT = 45  # seconds a throughput run may take; what is left is canceled
 
 
 class Receiver:
-    """A merchant's receiver on loopback: verifies each delivery, notes when it arrived."""
+    """Merchants' receivers on one loopback port (``/hooks/<n>``, each with its endpoint's
+    secret): verifies each delivery and notes when it arrived."""
 
     def __init__(self) -> None:
-        self.secret: str | None = None
+        self.secrets: dict[str, str] = {}
         self.arrivals: dict[str, float] = {}
         self.invalid = 0
         self.lock = threading.Lock()
@@ -65,7 +74,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 arrived = time.time()
                 try:
-                    Webhook(receiver.secret).verify(body, dict(self.headers))
+                    Webhook(receiver.secrets[self.path]).verify(body, dict(self.headers))
                     status = 204
                 except Exception:
                     status = 400
@@ -85,112 +94,200 @@ class Receiver:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
-    def count(self) -> int:
+    def arrived(self, event_ids: list[str]) -> int:
         with self.lock:
-            return len(self.arrivals)
+            return sum(event_id in self.arrivals for event_id in event_ids)
 
-    def wait_for(self, count: int, timeout: float) -> bool:
+    def wait_for(self, event_ids: list[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.count() >= count:
+            if self.arrived(event_ids) == len(event_ids):
                 return True
             time.sleep(0.01)
         return False
 
 
-class Workers:
-    """``flask --app app worker`` processes on the bench's database and queue."""
+class HangingReceiver:
+    """A receiver that takes the connection and the request, then never answers."""
 
-    def __init__(self, env: dict[str, str], count: int) -> None:
-        self.processes = [
-            subprocess.Popen(
-                [FLASK, "--app", "app", "worker", "--sweep-interval", "20"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            for _ in range(count)
-        ]
+    def __init__(self) -> None:
+        stop = self.stop_event = threading.Event()
 
-    def wait_ready(self, queue_name: str, redis_url: str, timeout: float = 30) -> None:
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.recv(65536)
+                stop.wait()
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def close(self) -> None:
+        self.stop_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Worker:
+    """One ``flask --app app worker`` process on the bench's database, on a queue of its own
+    (``app`` is pointed at it too): a stopped worker can leave a blocking pop behind on the
+    embedded queue server, which would take the next job of its queue."""
+
+    def __init__(self, app, env: dict[str, str], *args: str) -> None:
+        self.queue_name = f"bench-{uuid.uuid4().hex[:8]}"
+        app.config["KADOSEI_QUEUE_NAME"] = self.queue_name
+        self.process = subprocess.Popen(
+            [FLASK, "--app", "app", "worker", "--sweep-interval", "60", *args],
+            cwd=ROOT,
+            env={**env, "KADOSEI_QUEUE_NAME": self.queue_name},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, redis_url: str, timeout: float = 30) -> None:
         from redis import Redis
-        from rq import Worker
+        from rq import Worker as RQWorker
 
         connection = Redis.from_url(redis_url)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            listening = [
-                w for w in Worker.all(connection=connection) if queue_name in w.queue_names()
-            ]
-            if len(listening) >= len(self.processes):
+            workers = RQWorker.all(connection=connection)
+            if any(self.queue_name in w.queue_names() for w in workers):
+                time.sleep(0.5)  # the delivery pool starts beside the RQ loop
                 return
             time.sleep(0.1)
-        raise RuntimeError("the workers did not start")
+        raise RuntimeError("the worker did not start")
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=HANG_TIMEOUT * 2 + 10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+class Merchants:
+    """Bench merchants, each with one test-mode endpoint, made through the services."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.count = 0
+
+    def add(self, url: str) -> tuple[str, str]:
+        """(application id, endpoint secret) of a new merchant whose endpoint is ``url``."""
+        self.count += 1
+        with self.app.app_context():
+            signup = Signup(
+                name=f"Bench {self.count}",
+                email=f"bench{self.count}@example.com",
+                password="bench password 1",
+            )
+            merchant, _ = accounts.create_merchant(signup)
+            application = applications.create_application(
+                merchant.id, ApplicationCreate(name="bench")
+            )
+            endpoint = webhook_endpoints.create_endpoint(
+                application, WebhookEndpointCreate(url=url, mode="test")
+            )
+            return application.id, endpoint.secret
 
 
-def throughput(app, application_id: str, receiver: Receiver, events: int):
-    """Deliveries per second: ``events`` committed at once, timed until the last arrives."""
-    already = receiver.count()
+def commit_events(app, application_ids: list[str], events: int) -> list[str]:
+    """``events`` events spread over the applications, committed at once; their ids."""
+    with app.app_context():
+        ids = [
+            record_event(
+                application_ids[n % len(application_ids)],
+                "test",
+                "payment_session.succeeded",
+                SESSION,
+            ).id
+            for n in range(events)
+        ]
+        db.session.commit()
+    return ids
+
+
+def queue_jobs_the_old_way(app, event_ids: list[str]) -> None:
+    """One ``deliver_webhook`` job per delivery, as the outbox queued them before the pool."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(event_ids))
+        )
+        queue = get_queue()
+        queue.enqueue_many([queue.prepare_data(DELIVER_JOB, (row,)) for row in rows])
+
+
+def throughput(app, receiver: Receiver, application_ids: list[str], events: int, old_way: bool):
+    """Deliveries per second: ``events`` committed at once, timed until the last arrives (what
+    is left after the time limit is canceled, so the next run starts clean)."""
+    ids = commit_events(app, application_ids, events)
+    if old_way:
+        queue_jobs_the_old_way(app, ids)
     started = time.monotonic()
+    complete = receiver.wait_for(ids, timeout=THROUGHPUT_LIMIT)
+    elapsed = time.monotonic() - started
+    delivered = receiver.arrived(ids)
+    if not complete:
+        cancel_pending(app)
+    return delivered / elapsed, delivered, complete
+
+
+def cancel_pending(app) -> None:
     with app.app_context():
-        for _ in range(events):
-            record_event(application_id, "test", "payment_session.succeeded", SESSION)
-        db.session.commit()  # the outbox listener queues all of them now
-    committed = time.monotonic()
-    complete = receiver.wait_for(already + events, timeout=60)
-    elapsed = time.monotonic() - committed
-    delivered = receiver.count() - already
-    return delivered / elapsed, delivered, complete, committed - started
+        db.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.status == "pending")
+            .values(status="canceled", next_attempt_at=None)
+        )
+        db.session.commit()
 
 
-def latency(app, application_id: str, receiver: Receiver, rate: float, seconds: float):
-    """Commit one event every 1/rate s; latency = its arrival at the receiver − its commit."""
+def other_merchant_latency(
+    app, receiver: Receiver, hanging_id: str, other_id: str, args, old_way: bool
+) -> tuple[list[float], int]:
+    """Commit → receipt of another merchant's deliveries while ``hanging_id``'s endpoint has
+    ``args.hanging`` due deliveries that never get an answer."""
+    hung = commit_events(app, [hanging_id], args.hanging if not old_way else 2)
+    if old_way:
+        queue_jobs_the_old_way(app, hung)
+    time.sleep(0.5)  # the hanging endpoint's tries are in flight
     committed_at: dict[str, float] = {}
-    interval = 1.0 / rate
-    next_at = time.monotonic()
-    end = next_at + seconds
-    with app.app_context():
-        while time.monotonic() < end:
-            event = record_event(application_id, "test", "payment_session.succeeded", SESSION)
-            db.session.commit()
-            committed_at[event.id] = time.time()
-            next_at += interval
-            time.sleep(max(0.0, next_at - time.monotonic()))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not all(e in receiver.arrivals for e in committed_at):
-        time.sleep(0.02)
+    rate = 1.0 if old_way else args.rate
+    end = time.monotonic() + (1 if old_way else args.seconds)
+    while time.monotonic() < end:
+        (event_id,) = commit_events(app, [other_id], 1)
+        if old_way:
+            queue_jobs_the_old_way(app, [event_id])
+        committed_at[event_id] = time.time()
+        time.sleep(1.0 / rate)
+    receiver.wait_for(list(committed_at), timeout=HANG_TIMEOUT * 2 + 10 if old_way else 10)
     waits = [receiver.arrivals[e] - t for e, t in committed_at.items() if e in receiver.arrivals]
-    return waits, len(committed_at), len(committed_at) / seconds
+    return waits, len(committed_at)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=300, help="events per throughput run")
-    parser.add_argument("--rate", type=float, default=50.0, help="events per second (latency)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="latency run length")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server (default SQLite)")
+    parser.add_argument("--events", type=int, default=600, help="events per throughput run")
+    parser.add_argument("--endpoints", type=int, default=8, help="merchants sharing the events")
+    parser.add_argument("--hanging", type=int, default=40, help="due tries to the hung endpoint")
+    parser.add_argument("--rate", type=float, default=10.0, help="other merchant's events/s")
+    parser.add_argument("--seconds", type=float, default=10.0, help="hanging run length")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="PostgreSQL server (default SQLite)",
+    )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
     args = parser.parse_args()
 
@@ -211,6 +308,11 @@ def main() -> None:
             drop()
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
 def throwaway_database(server_url: str | None, folder: Path):
     if not server_url:
         return f"sqlite:///{folder / 'bench.db'}", lambda: None
@@ -229,59 +331,70 @@ def throwaway_database(server_url: str | None, folder: Path):
 
 
 def run(args, database_url: str, redis_url: str, embedded: bool) -> None:
-    queue_name = f"bench-{uuid.uuid4().hex[:8]}"
     settings = {
         "KADOSEI_ENV": "testing",
         "SECRET_KEY": "bench-secret-key-long-enough-for-hs256-signing",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "KADOSEI_QUEUE_NAME": queue_name,
         "KADOSEI_WEBHOOK_ALLOW_PRIVATE": "1",
+        "KADOSEI_WEBHOOK_TIMEOUT": HANG_TIMEOUT,
         "ARGON2_MEMORY_COST": 1024,
         "ARGON2_TIME_COST": 1,
     }
     app = create_app({**settings, "KADOSEI_WEBHOOK_ALLOW_PRIVATE": True})
     env = {**os.environ, **{k: str(v) for k, v in settings.items()}}
-    receiver = Receiver()
+    receiver, hanging = Receiver(), HangingReceiver()
+    merchants = Merchants(app)
     with app.app_context():
         db.create_all()
-        signup = Signup(name="Bench", email="bench@example.com", password="bench password 1")
-        merchant, _ = accounts.create_merchant(signup)
-        application = applications.create_application(merchant.id, ApplicationCreate(name="bench"))
-        endpoint = webhook_endpoints.create_endpoint(
-            application, WebhookEndpointCreate(url=receiver.url, mode="test")
-        )
-        receiver.secret, application_id = endpoint.secret, application.id
+    fast_ids = []
+    for n in range(args.endpoints):
+        application_id, secret = merchants.add(receiver.url(f"/hooks/{n}"))
+        receiver.secrets[f"/hooks/{n}"] = secret
+        fast_ids.append(application_id)
+    hanging_id, _ = merchants.add(hanging.url)
+    other_id, secret = merchants.add(receiver.url("/hooks/other"))
+    receiver.secrets["/hooks/other"] = secret
 
     database = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
     queue = "embedded queue server" if embedded else "Redis"
-    print(f"webhook bench: {database}, {queue}, receiver on loopback, {os.cpu_count()} CPUs")
-    for count in (1, 2):
-        workers = Workers(env, count)
+    print(f"webhook bench: {database}, {queue}, receivers on loopback, {os.cpu_count()} CPUs")
+    print(f"  throughput: {args.events} events over {args.endpoints} endpoints, one worker process")
+    rates = {}
+    for label, old_way in (("one job at a time (before)", True), ("delivery pool", False)):
+        worker = Worker(app, env, "--no-deliveries") if old_way else Worker(app, env)
         try:
-            workers.wait_ready(queue_name, redis_url)
-            rate, delivered, complete, insert = throughput(
-                app, application_id, receiver, args.events
-            )
-            note = "" if complete else f" (only {delivered} of {args.events} within 60 s)"
-            print(
-                f"  {count} worker{'s' if count > 1 else ' '}: {rate:7.1f} deliveries/s "
-                f"({delivered} events committed in {insert:.2f} s){note}"
-            )
-            if count == 2:
-                waits, sent, achieved = latency(
-                    app, application_id, receiver, args.rate, args.seconds
-                )
-                lost = sent - len(waits)
-                print(
-                    f"  commit → receipt at {achieved:.0f} events/s (2 workers, {sent} events): "
-                    f"p50 {percentile(waits, 0.5) * 1000:.0f} ms, "
-                    f"p99 {percentile(waits, 0.99) * 1000:.0f} ms, "
-                    f"max {max(waits) * 1000:.0f} ms, mean {statistics.mean(waits) * 1000:.0f} ms"
-                    + (f", {lost} not received" if lost else "")
-                )
+            worker.wait_ready(redis_url)
+            rate, delivered, complete = throughput(app, receiver, fast_ids, args.events, old_way)
         finally:
-            workers.stop()
+            worker.stop()
+        rates[old_way] = rate
+        note = "" if complete else f" ({delivered} of {args.events} in {THROUGHPUT_LIMIT} s)"
+        print(f"    {label:28} {rate:7.1f} deliveries/s{note}")
+    print(f"    pool / before: {rates[False] / rates[True]:.1f}x")
+
+    print(
+        f"  another merchant while one endpoint hangs (no answer; tries time out after "
+        f"{HANG_TIMEOUT} s):"
+    )
+    for label, old_way in (("one job at a time (before)", True), ("delivery pool", False)):
+        worker = Worker(app, env, "--no-deliveries") if old_way else Worker(app, env)
+        try:
+            worker.wait_ready(redis_url)
+            waits, sent = other_merchant_latency(app, receiver, hanging_id, other_id, args, old_way)
+        finally:
+            worker.stop()
+        behind = "2 hung tries queued first" if old_way else f"{args.hanging} hung tries due"
+        if not waits:
+            print(f"    {label:28} none of {sent} arrived ({behind})")
+            continue
+        print(
+            f"    {label:28} {len(waits)} of {sent} deliveries ({behind}): "
+            f"p50 {percentile(waits, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(waits, 0.99) * 1000:.0f} ms, "
+            f"max {max(waits) * 1000:.0f} ms, mean {statistics.mean(waits) * 1000:.0f} ms"
+        )
+    hanging.close()
     print(f"  signatures that failed to verify: {receiver.invalid}")
 
 

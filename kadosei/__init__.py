@@ -99,7 +99,6 @@ def _register_sweeps(app: Flask) -> None:
     from kadosei.services.reconciliation import reconcile_quiet_sessions
     from kadosei.services.refund_confirmation import confirm_pending_refunds
     from kadosei.services.session_expiry import expire_due_sessions
-    from kadosei.webhooks.sweeper import requeue_due_deliveries
 
     register_sweep(app, prune_idempotency_records)  # idempotency keys older than 24 h
     register_sweep(app, expire_due_sessions)  # open sessions past expires_at
@@ -107,7 +106,6 @@ def _register_sweeps(app: Flask) -> None:
     register_sweep(app, sweep_sandbox_payments)  # delayed sandbox cards, lost notifications
     register_sweep(app, reconcile_quiet_sessions)  # ask providers about quiet sessions
     register_sweep(app, confirm_pending_refunds)  # ask providers about quiet pending refunds
-    register_sweep(app, requeue_due_deliveries)  # webhook deliveries the queue lost
 
 
 def _register_portal_navigation(app: Flask) -> None:

@@ -40,6 +40,13 @@ def _positive_seconds(value: str) -> int:
     return seconds
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ConfigError(f"expected a whole number of at least 1, not {value!r}")
+    return number
+
+
 def _base_url(value: str) -> str | None:
     return value.rstrip("/") or None
 
@@ -182,6 +189,21 @@ SETTINGS: tuple[Setting, ...] = (
         "how long a worker holds a delivery while sending it (longer than a try can last; "
         "a crashed worker's claim expires)",
         env="KADOSEI_WEBHOOK_LEASE_SECONDS",
+    ),
+    Setting(
+        "KADOSEI_WEBHOOK_CONCURRENCY",
+        _positive_int,
+        16,
+        "webhook deliveries each worker process keeps in flight at once (its delivery threads)",
+        env="KADOSEI_WEBHOOK_CONCURRENCY",
+    ),
+    Setting(
+        "KADOSEI_WEBHOOK_PER_ENDPOINT",
+        _positive_int,
+        4,
+        "deliveries in flight to one endpoint at once, across all workers: a slow or hanging "
+        "receiver holds that many slots and delays no other endpoint",
+        env="KADOSEI_WEBHOOK_PER_ENDPOINT",
     ),
     Setting(
         "KADOSEI_API_KEY_PEPPER",

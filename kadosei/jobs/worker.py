@@ -1,4 +1,5 @@
-"""``flask --app app worker``: an RQ worker with the app context, the scheduler and sweeps."""
+"""``flask --app app worker``: an RQ worker with the app context, the scheduler and sweeps, and
+the webhook delivery pool (``kadosei.webhooks.pool``) beside it."""
 
 from __future__ import annotations
 
@@ -14,18 +15,48 @@ from kadosei.extensions import db
 from kadosei.jobs.embedded import EmbeddedRedisServer
 from kadosei.jobs.queue import get_queue, redis_connection
 from kadosei.jobs.sweeps import run_sweeps
+from kadosei.webhooks.pool import DeliveryPool, deliver_due_deliveries
 
 log = logging.getLogger("kadosei.jobs")
 
 
 class AppWorker(SimpleWorker):
-    """Runs jobs in-process inside the app context and returns DB connections after each."""
+    """Runs jobs in-process inside the app context and returns DB connections after each, with
+    the webhook delivery pool beside the job loop (``deliveries``). In burst mode it sends every
+    delivery due once the jobs are done (they may have made some), one after another."""
+
+    def __init__(self, *args, deliveries: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.deliveries = deliveries
+        self._pool: DeliveryPool | None = None
 
     def perform_job(self, job, queue) -> bool:
         try:
             return super().perform_job(job, queue)
         finally:
             db.session.remove()
+
+    def work(self, burst: bool = False, **kwargs) -> bool:
+        if self.deliveries and not burst:
+            self._pool = DeliveryPool(current_app._get_current_object())
+        try:
+            worked = super().work(burst=burst, **kwargs)
+        finally:
+            if self._pool is not None:
+                self._pool.stop()  # after the warm shutdown: the tries in flight finish
+        if burst and self.deliveries:
+            try:
+                worked = deliver_due_deliveries() > 0 or worked
+            finally:
+                db.session.remove()
+        return worked
+
+    def _install_signal_handlers(self) -> None:
+        # The pool starts once SIGTERM means a warm shutdown (RQ's handler), never before:
+        # a worker stopped while starting has no try in flight to cut short.
+        super()._install_signal_handlers()
+        if self._pool is not None:
+            self._pool.start()
 
 
 def _sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
@@ -36,11 +67,18 @@ def _sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
 
 
 @click.command("worker")
-@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
+@click.option("--burst", is_flag=True, help="Process what is queued and due, then exit.")
 @click.option("--sweep-interval", default=10.0, show_default=True, help="Seconds between sweeps.")
+@click.option(
+    "--deliveries/--no-deliveries",
+    default=True,
+    show_default=True,
+    help="Run the webhook delivery pool (KADOSEI_WEBHOOK_CONCURRENCY threads) in this worker.",
+)
 @with_appcontext
-def worker_command(burst: bool, sweep_interval: float) -> None:
-    """Run a jobs worker (webhook deliveries, delayed provider events, expiry sweeps)."""
+def worker_command(burst: bool, sweep_interval: float, deliveries: bool) -> None:
+    """Run a jobs worker (webhook deliveries, delayed provider events, expiry sweeps). SIGTERM
+    stops it gracefully: the job and the webhook tries in progress finish first."""
     app = current_app._get_current_object()
     embedded = None
     if not app.config["REDIS_URL"]:
@@ -49,13 +87,15 @@ def worker_command(burst: bool, sweep_interval: float) -> None:
         click.echo(f"REDIS_URL is unset: embedded queue server on {embedded.url}")
     stop = threading.Event()
     with app.app_context():
-        run_sweeps()  # everything due is queued again at (re)start: nothing is lost
+        run_sweeps()
     if not burst:
         threading.Thread(
             target=_sweep_forever, args=(app, sweep_interval, stop), daemon=True
         ).start()
     try:
-        worker = AppWorker([get_queue(app)], connection=redis_connection(app))
+        worker = AppWorker(
+            [get_queue(app)], connection=redis_connection(app), deliveries=deliveries
+        )
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()

@@ -19,7 +19,7 @@ from kadosei.services.events import record_event
 from kadosei.services.pagination import Page, paginate, scoped
 from kadosei.webhooks.delivery import cancel_pending_deliveries
 from kadosei.webhooks.destinations import UnsafeDestination, check_endpoint_url
-from kadosei.webhooks.outbox import enqueue_delivery
+from kadosei.webhooks.outbox import announce_deliveries
 from kadosei.webhooks.signing import new_secret
 
 __all__ = ["DELIVERY_STATUSES", "SUBSCRIBABLE_EVENTS"]  # the portal's choices
@@ -182,7 +182,7 @@ def resend_delivery(
     delivery.locked_until = None
     delivery.enqueued_at = now
     db.session.commit()
-    enqueue_delivery(delivery.id, delivery.attempt_count)
+    announce_deliveries()
     return delivery
 
 

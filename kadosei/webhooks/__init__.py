@@ -1,5 +1,6 @@
 """Webhooks to merchants (docs/api.md §7): the SSRF guard, Standard Webhooks signing, the outbox
-(enqueue after commit), the delivery job with its retry schedule, and the sweeper."""
+(announced after commit), one delivery try with its retry schedule, the fair claims and the
+worker's delivery pool."""
 
 from __future__ import annotations
 
@@ -9,5 +10,5 @@ from kadosei.webhooks.outbox import install_outbox_listeners
 
 
 def init_webhooks(app: Flask) -> None:
-    """Queue new deliveries after every commit (the sweeper is registered with the others)."""
+    """Announce new deliveries to the workers' delivery pools after every commit."""
     install_outbox_listeners()

@@ -1,8 +1,9 @@
-"""The delivery job: claim a due delivery, send one signed try, record it, schedule the next.
+"""One delivery try: claim a due delivery, send one signed try, record it, schedule the next.
 
 A delivery is claimed with a conditional UPDATE that sets a lease (``locked_until``), so two
-workers never send it at once; a crashed worker's lease runs out and the sweeper queues the
-delivery again. No database transaction stays open while the receiver is being called.
+threads or workers never send it at once; a crashed worker's lease runs out and the delivery is
+due and unclaimed again (the worker's delivery pool, ``kadosei.webhooks.pool``, claims it). No
+database transaction stays open while the receiver is being called.
 
 ``now`` drives every scheduling decision (due, lease, next try), so tests can move the clock;
 the ``webhook-timestamp`` header always carries the real time, as receivers check it.
@@ -22,7 +23,6 @@ from kadosei.models import DeliveryTry, Event, WebhookDelivery, WebhookEndpoint
 from kadosei.models.base import utcnow
 from kadosei.webhooks import transport
 from kadosei.webhooks.destinations import UnsafeDestination, resolve_destination
-from kadosei.webhooks.outbox import enqueue_delivery
 from kadosei.webhooks.schedule import next_try_at
 from kadosei.webhooks.signing import event_body, signed_headers, signing_secrets
 
@@ -42,23 +42,39 @@ class Outgoing:
     secrets: list[str]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this worker holds until ``lease``: the try to make, as claimed at ``at``."""
+
+    delivery_id: str
+    endpoint_id: str
+    lease: datetime
+    at: datetime
+    outgoing: Outgoing
+
+
 def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
-    """Make one try of a due delivery; returns what came of it (for logs and tests)."""
+    """Make one try of a due delivery; returns what came of it (for logs and tests). Also the
+    RQ job of earlier releases, so deliveries queued as jobs still go out."""
     now = now or utcnow()
     lease = _claim(delivery_id, now)
     if lease is None:
         db.session.rollback()
         return "skipped"  # not due, already done, or another worker holds it
-    outgoing = _prepare(delivery_id, now)
+    delivery, endpoint, event = delivery_rows([delivery_id])[0]
+    outgoing = outgoing_or_cancel(delivery, endpoint, event, now)
     db.session.commit()  # the claim is taken; nothing stays open while the receiver answers
     if outgoing is None:
         return "canceled"
-    result = send_try(outgoing)
-    outcome, retry_at, tries_made = _record(delivery_id, lease, outgoing, result, now)
+    return make_try(Claim(delivery_id, endpoint.id, lease, now, outgoing))
+
+
+def make_try(claim: Claim) -> str:
+    """Send the claimed try and record it (the retry becomes due at its time); commits."""
+    result = send_try(claim.outgoing)
+    outcome = _record(claim.delivery_id, claim.lease, claim.outgoing, result, claim.at)
     db.session.commit()
-    if retry_at is not None:
-        enqueue_delivery(delivery_id, tries_made, at=retry_at)
-    log.info("webhook %s: %s (%s)", delivery_id, outcome, result.status_code or result.error)
+    log.info("webhook %s: %s (%s)", claim.delivery_id, outcome, result.status_code or result.error)
     return outcome
 
 
@@ -87,30 +103,46 @@ def cancel_pending_deliveries(endpoint_id: str, now: datetime) -> None:
     )
 
 
+def claimable(now: datetime) -> tuple:
+    """The conditions of a delivery one may claim at ``now``: pending, due and unclaimed."""
+    return (
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+    )
+
+
+def lease_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=current_app.config["KADOSEI_WEBHOOK_LEASE_SECONDS"])
+
+
 def _claim(delivery_id: str, now: datetime) -> datetime | None:
-    lease = now + timedelta(seconds=current_app.config["KADOSEI_WEBHOOK_LEASE_SECONDS"])
+    lease = lease_until(now)
     claimed = db.session.execute(
         update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
-        )
+        .where(WebhookDelivery.id == delivery_id, *claimable(now))
         .values(locked_until=lease)
         .execution_options(synchronize_session=False)
     )
     return lease if claimed.rowcount == 1 else None
 
 
-def _prepare(delivery_id: str, now: datetime) -> Outgoing | None:
+def delivery_rows(delivery_ids: list[str]) -> list:
+    """(delivery, endpoint, event) rows of the given deliveries."""
+    return list(
+        db.session.execute(
+            select(WebhookDelivery, WebhookEndpoint, Event)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .join(Event, Event.id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.id.in_(delivery_ids))
+        )
+    )
+
+
+def outgoing_or_cancel(
+    delivery: WebhookDelivery, endpoint: WebhookEndpoint, event: Event, now: datetime
+) -> Outgoing | None:
     """The try to make, or ``None`` (delivery canceled) when its endpoint no longer takes any."""
-    delivery, endpoint, event = db.session.execute(
-        select(WebhookDelivery, WebhookEndpoint, Event)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .join(Event, Event.id == WebhookDelivery.event_id)
-        .where(WebhookDelivery.id == delivery_id)
-    ).one()
     if not endpoint.enabled or endpoint.deleted_at is not None:
         delivery.status = "canceled"
         delivery.completed_at = now
@@ -131,8 +163,8 @@ def _record(
     outgoing: Outgoing,
     result: transport.TryResult,
     now: datetime,
-) -> tuple[str, datetime | None, int]:
-    """Log the try and move the delivery on; returns (outcome, retry time, tries made)."""
+) -> str:
+    """Log the try and move the delivery on; returns the outcome."""
     delivery = db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
     db.session.add(
         DeliveryTry(
@@ -147,25 +179,25 @@ def _record(
         )
     )
     if delivery.locked_until != lease:
-        return "superseded", None, delivery.attempt_count  # our lease ran out; another took over
+        return "superseded"  # our lease ran out; another took over
     delivery.attempt_count += 1
     delivery.last_attempt_at = now
     delivery.last_status_code = result.status_code
     delivery.locked_until = None
     if result.succeeded:
         _close(delivery, "succeeded", now)
-        return "succeeded", None, delivery.attempt_count
+        return "succeeded"
     if result.status_code == 410:
         _close(delivery, "failed", now)
         _disable_gone_endpoint(delivery.endpoint_id, now)
-        return "gone", None, delivery.attempt_count
+        return "gone"
     retry_at = next_try_at(delivery.attempt_count, now)
     if retry_at is None:
         _close(delivery, "failed", now)
-        return "failed", None, delivery.attempt_count
+        return "failed"
     delivery.next_attempt_at = retry_at
     delivery.enqueued_at = now
-    return "retry", retry_at, delivery.attempt_count
+    return "retry"
 
 
 def _close(delivery: WebhookDelivery, status: str, now: datetime) -> None:

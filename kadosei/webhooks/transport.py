@@ -5,8 +5,10 @@ the delivery log cannot be used to read internal services."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urlsplit
 
 import requests
@@ -17,6 +19,9 @@ from kadosei.webhooks.destinations import AddressKind, Destination, classify_add
 RESPONSE_BODY_LIMIT = 2048  # bytes of the receiver's answer kept in the delivery log
 PRIVATE_BODY_NOTE = "(body not kept: private address)"
 _CHUNK = 512
+# Kept-alive connections per destination: a worker's delivery threads (16 by default) may all be
+# sending to one host (many merchants behind one platform); beyond it, connections are not kept.
+_CONNECTIONS_PER_HOST = 16
 
 
 @dataclass(frozen=True)
@@ -50,15 +55,23 @@ class PinnedHostAdapter(HTTPAdapter):
 
 
 _session: requests.Session | None = None
+_session_lock = threading.Lock()
 
 
 def http_session() -> requests.Session:
-    """The process's webhook session (keep-alive per destination); built on first use."""
+    """The process's webhook session, shared by its delivery threads (keep-alive per
+    destination); built on first use."""
     global _session
-    if _session is None:
+    with _session_lock:
+        if _session is not None:
+            return _session
         session = requests.Session()
         session.trust_env = False  # an environment proxy would bypass the address pinning
-        adapter = PinnedHostAdapter(pool_connections=32, pool_maxsize=4, max_retries=0)
+        # No cookies: one merchant's receiver must not set what another's is sent.
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        adapter = PinnedHostAdapter(
+            pool_connections=32, pool_maxsize=_CONNECTIONS_PER_HOST, max_retries=0
+        )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         _session = session
@@ -88,9 +101,10 @@ def post(
             verify=verify,
         ) as response:
             status_code = response.status_code
-            if classify_address(destination.address) is AddressKind.PUBLIC:
-                response_body = read_capped_body(response, deadline=started + timeout)
-            else:
+            # Read even what is not kept: a connection whose answer was read to the end goes
+            # back to the pool (keep-alive) instead of being closed after every try.
+            response_body = read_capped_body(response, deadline=started + timeout)
+            if classify_address(destination.address) is not AddressKind.PUBLIC:
                 response_body = PRIVATE_BODY_NOTE
     except requests.Timeout:
         error = f"Timed out after {timeout:g} s"

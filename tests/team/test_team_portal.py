@@ -185,8 +185,10 @@ def test_a_developer_reveals_the_webhook_secret(crew, portal_as, factories):
     portal = portal_as(crew.developer)
 
     reveal = portal.post_form(f"{page}/secret", {}, token_from=page)
+    shown = portal.client.get(reveal.headers["Location"])  # post/redirect/get
 
-    assert reveal.status_code == 200 and secret in reveal.get_data(as_text=True)
+    assert reveal.status_code == 303
+    assert shown.status_code == 200 and secret in shown.get_data(as_text=True)
 
 
 def test_the_audit_page_shows_owners_who_did_what(client, crew, portal_as):

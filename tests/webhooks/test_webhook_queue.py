@@ -1,87 +1,113 @@
-"""The outbox on real Redis and real RQ workers: jobs are queued after commit (never before,
-never on rollback), a dead Redis never fails the request, the sweeper re-queues what was lost,
-and a worker killed with SIGKILL mid-batch loses nothing once restarted."""
+"""The outbox on real Redis and real workers: deliveries are announced to the delivery pools
+after commit (never before, never on rollback), a dead Redis never fails the request nor loses a
+delivery (the database is the queue), jobs of earlier releases still deliver, and a worker
+killed with SIGKILL mid-batch loses nothing once restarted."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import webhook_support
-from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
-from webhook_support import emit, make_endpoint
+from webhook_support import (
+    deliveries,
+    emit,
+    make_endpoint,
+    start_worker,
+    stop_worker,
+    wait_until_all_succeeded,
+)
 
 from kadosei.extensions import db
 from kadosei.jobs.queue import get_queue, redis_connection
-from kadosei.jobs.sweeps import run_sweeps
 from kadosei.jobs.worker import AppWorker
-from kadosei.models import DeliveryTry, WebhookDelivery
+from kadosei.models import DeliveryTry
 from kadosei.models.base import utcnow
 from kadosei.services.events import record_event
+from kadosei.webhooks.claims import claim_due_deliveries
 from kadosei.webhooks.delivery import deliver_webhook
-from kadosei.webhooks.outbox import NEW_DELIVERIES
-from kadosei.webhooks.sweeper import requeue_due_deliveries
+from kadosei.webhooks.outbox import NEW_DELIVERIES, deliveries_channel
 
 receiver = webhook_support.receiver
 webhook_app = webhook_support.webhook_app
 
-REPO = Path(__file__).resolve().parents[2]
-FLASK = str(Path(sys.executable).with_name("flask"))
+DELIVER_JOB = "kadosei.webhooks.delivery.deliver_webhook"
 
 
-def queued_job_ids() -> list[str]:
-    return get_queue().get_job_ids()
+def work_off_the_queue(**kwargs) -> None:
+    """A real RQ worker (the one ``flask worker`` runs) in this process, in burst mode: the
+    queued jobs, then every webhook delivery due."""
+    AppWorker([get_queue()], connection=redis_connection(), **kwargs).work(burst=True)
 
 
-def deliveries() -> list[WebhookDelivery]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.pk)))
+class Announcements:
+    """A subscriber to the channel the outbox announces new deliveries on."""
+
+    def __init__(self) -> None:
+        self.subscription = redis_connection().pubsub(ignore_subscribe_messages=True)
+        self.subscription.subscribe(deliveries_channel())
+
+    def count(self, wait: float = 0.5) -> int:
+        seen, deadline = 0, time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.subscription.get_message(timeout=0.1) is not None:
+                seen += 1
+        return seen
+
+    def close(self) -> None:
+        self.subscription.close()
 
 
-def work_off_the_queue() -> None:
-    """A real RQ worker (the one ``flask worker`` runs) in this process, in burst mode."""
-    AppWorker([get_queue()], connection=redis_connection()).work(burst=True)
+@pytest.fixture
+def announcements(webhook_app):
+    subscriber = Announcements()
+    subscriber.count(0.3)  # the subscription is in place
+    yield subscriber
+    subscriber.close()
 
 
-def test_a_committed_event_puts_its_delivery_job_on_the_queue(webhook_app, factories, receiver):
+def test_a_committed_event_announces_its_delivery_after_commit(
+    webhook_app, factories, receiver, announcements
+):
     application, _ = make_endpoint(factories, receiver.url)
     before_commit = record_event(application.id, "test", "payment_session.failed", {"id": "ps"})
-    assert queued_job_ids() == []  # nothing is queued before the rows are committed
+    assert announcements.count() == 0  # nothing is announced before the rows are committed
     db.session.commit()
+    assert announcements.count() == 1
     (delivery,) = deliveries()
-    assert queued_job_ids() == [f"{delivery.id}-0"]
-    assert before_commit.id == delivery.event_id
+    assert delivery.status == "pending" and before_commit.id == delivery.event_id
     assert NEW_DELIVERIES not in db.session.info
+    assert get_queue().get_job_ids() == []  # the database is the queue: no job per delivery
 
 
-def test_a_rolled_back_event_queues_nothing(webhook_app, factories, receiver):
+def test_a_rolled_back_event_announces_nothing(webhook_app, factories, receiver, announcements):
     application, _ = make_endpoint(factories, receiver.url)
     record_event(application.id, "test", "payment_session.failed", {"id": "ps"})
     db.session.rollback()
     assert NEW_DELIVERIES not in db.session.info
     db.session.commit()
-    assert queued_job_ids() == [] and deliveries() == []
+    assert announcements.count() == 0 and deliveries() == []
 
 
-def test_a_savepoint_commit_waits_for_the_outer_commit(webhook_app, factories, receiver):
+def test_a_savepoint_commit_waits_for_the_outer_commit(
+    webhook_app, factories, receiver, announcements
+):
     application, _ = make_endpoint(factories, receiver.url)
     with db.session.begin_nested():
         record_event(application.id, "test", "payment_session.failed", {"id": "ps"})
-    assert queued_job_ids() == []  # released savepoint: still invisible to workers
+    assert announcements.count() == 0  # released savepoint: still invisible to workers
     db.session.commit()
-    (delivery,) = deliveries()
-    assert queued_job_ids() == [f"{delivery.id}-0"]
+    assert announcements.count() == 1
+    assert len(deliveries()) == 1
 
 
-def test_a_real_rq_worker_delivers_every_event_signed(webhook_app, factories, receiver):
+def test_a_burst_worker_delivers_every_event_signed(webhook_app, factories, receiver):
     application, endpoint = make_endpoint(factories, receiver.url)
     secret = endpoint.secret
     events = [emit(application).id for _ in range(5)]
@@ -94,18 +120,20 @@ def test_a_real_rq_worker_delivers_every_event_signed(webhook_app, factories, re
     assert {d.status for d in deliveries()} == {"succeeded"}
 
 
-def test_a_failed_try_schedules_its_retry_job_on_rq(webhook_app, factories, receiver):
+def test_a_failed_try_is_claimed_again_once_its_retry_is_due(webhook_app, factories, receiver):
     receiver.status = 500
     application, _ = make_endpoint(factories, receiver.url)
     emit(application)
     work_off_the_queue()
     (delivery,) = deliveries()
     assert delivery.status == "pending" and delivery.attempt_count == 1
-    scheduled = ScheduledJobRegistry(queue=get_queue())
-    assert scheduled.get_job_ids() == [f"{delivery.id}-1"]
+    assert claim_due_deliveries(16, 4) == []  # not due yet
+    db.session.commit()
+    (claim,) = claim_due_deliveries(16, 4, now=delivery.next_attempt_at + timedelta(seconds=1))
+    assert claim.delivery_id == delivery.id
 
 
-def test_redis_down_never_fails_the_request_and_the_sweeper_catches_up(
+def test_redis_down_never_fails_the_request_and_the_delivery_still_goes_out(
     webhook_app, factories, receiver, redis_url, client
 ):
     merchant, user = factories.make_merchant()
@@ -119,28 +147,23 @@ def test_redis_down_never_fails_the_request_and_the_sweeper_catches_up(
     emit(application)
     assert [d.status for d in deliveries()] == ["pending", "pending"]
 
-    webhook_app.config["REDIS_URL"] = redis_url  # Redis is back
+    webhook_app.config["REDIS_URL"] = redis_url  # Redis is back (the worker's RQ side needs it)
     webhook_app.extensions.pop("kadosei_redis", None)
-    assert requeue_due_deliveries() == 2
     work_off_the_queue()
     assert len(receiver.wait_for(2)) == 2
     assert {d.status for d in deliveries()} == {"succeeded"}
 
 
-def test_deliveries_lost_in_a_redis_flush_are_requeued_by_the_sweeper(
+def test_deliveries_lost_in_a_redis_flush_are_still_delivered(
     webhook_app, factories, receiver, redis_client
 ):
     application, endpoint = make_endpoint(factories, receiver.url)
     secret = endpoint.secret
     events = [emit(application).id for _ in range(4)]
-    assert len(queued_job_ids()) == 4
     for key in redis_client.scan_iter():
         if key != b"kadosei-test-claim":
             redis_client.delete(key)  # Redis restarted empty
-    assert queued_job_ids() == []
 
-    run_sweeps()  # what every worker does at start and every ~20 s
-    assert len(queued_job_ids()) == 4
     work_off_the_queue()
 
     received = receiver.wait_for(4)
@@ -148,97 +171,44 @@ def test_deliveries_lost_in_a_redis_flush_are_requeued_by_the_sweeper(
     assert all(r.verifies(secret) for r in received)
 
 
-def test_the_sweeper_leaves_queued_claimed_and_future_deliveries_alone(
-    webhook_app, factories, receiver
-):
-    receiver.status = 500
-    application, _ = make_endpoint(factories, receiver.url)
-    application_id = application.id
-    emit(application_id)
-    assert requeue_due_deliveries() == 0  # its job is queued already
-    work_off_the_queue()  # one failed try: the retry is scheduled for later
-    assert requeue_due_deliveries() == 0
-    (delivery,) = deliveries()
-    assert requeue_due_deliveries(now=delivery.next_attempt_at + timedelta(seconds=1)) == 0
-
-    emit(application_id)
-    second = deliveries()[1]
-    get_queue().empty()
-    second.locked_until = utcnow() + timedelta(seconds=60)  # a worker is sending it
-    db.session.commit()
-    assert requeue_due_deliveries() == 0
-    assert queued_job_ids() == []
-    requeue_due_deliveries(now=utcnow() + timedelta(seconds=61))  # the worker's lease ran out
-    assert f"{second.id}-0" in queued_job_ids()
-
-
-def test_a_retry_whose_scheduler_died_is_queued_directly(webhook_app, factories, receiver):
-    receiver.status = 500
+def test_claimed_and_future_deliveries_are_left_alone_until_due(webhook_app, factories, receiver):
     application, _ = make_endpoint(factories, receiver.url)
     emit(application)
-    work_off_the_queue()
     (delivery,) = deliveries()
-    overdue = delivery.next_attempt_at + timedelta(minutes=1)
-    assert requeue_due_deliveries(now=overdue) == 1
-    assert f"{delivery.id}-1" in queued_job_ids()
+    delivery_id = delivery.id
+    delivery.locked_until = utcnow() + timedelta(seconds=60)  # a worker is sending it
+    db.session.commit()
+    assert claim_due_deliveries(16, 4) == []
+    db.session.commit()
+    work_off_the_queue()
+    assert receiver.received == []
+    later = utcnow() + timedelta(seconds=61)  # that worker's lease ran out
+    assert [c.delivery_id for c in claim_due_deliveries(16, 4, now=later)] == [delivery_id]
 
 
-def _worker_env(app) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KADOSEI_ENV": "testing",
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "KADOSEI_QUEUE_NAME": app.config["KADOSEI_QUEUE_NAME"],
-        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": "1",
-        "KADOSEI_WEBHOOK_TIMEOUT": "2",
-        "KADOSEI_WEBHOOK_LEASE_SECONDS": "3",
-        "PYTHONUNBUFFERED": "1",
-    }
+def test_a_deliver_webhook_job_of_an_earlier_release_still_delivers(
+    webhook_app, factories, receiver
+):
+    application, endpoint = make_endpoint(factories, receiver.url)
+    secret = endpoint.secret
+    emit(application)
+    (delivery,) = deliveries()
+    get_queue().enqueue(DELIVER_JOB, delivery.id, job_id=f"{delivery.id}-0")
+    work_off_the_queue(deliveries=False)  # the RQ job alone
+    (request,) = receiver.wait_for(1)
+    assert request.verifies(secret)
+    assert deliveries()[0].status == "succeeded"
 
 
-def _start_worker(app, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [FLASK, "--app", "app", "worker", *args],
-        cwd=REPO,
-        env=_worker_env(app),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_all_succeeded(count: int, timeout: float) -> list[WebhookDelivery]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = deliveries()
-        db.session.commit()  # end the read so the worker process is never blocked by us
-        if len(rows) == count and all(d.status == "succeeded" for d in rows):
-            return rows
-        time.sleep(0.2)
-    return deliveries()
-
-
-def test_flask_worker_burst_delivers_what_is_queued(webhook_app, factories, receiver):
+def test_flask_worker_burst_delivers_what_is_due(webhook_app, factories, receiver):
     application, endpoint = make_endpoint(factories, receiver.url)
     secret = endpoint.secret
     events = [emit(application).id for _ in range(3)]
-    worker = _start_worker(webhook_app, "--burst")
+    worker = start_worker(webhook_app, "--burst", capture=True)
     try:
         _, stderr = worker.communicate(timeout=60)
     finally:
-        _stop(worker)
+        stop_worker(worker)
     assert worker.returncode == 0, stderr.decode()[-2000:]
     received = receiver.wait_for(3)
     assert sorted(r.event_id for r in received) == sorted(events)
@@ -252,29 +222,30 @@ def test_a_worker_killed_mid_batch_loses_nothing_once_restarted(webhook_app, fac
     receiver.secret = endpoint.secret  # received: verified requests only
     events = [emit(application).id for _ in range(8)]
 
-    first = _start_worker(webhook_app, "--sweep-interval", "0.5")
+    first = start_worker(webhook_app, "--sweep-interval", "0.5")
     try:
         assert receiver.wait_for(3, timeout=30), "the first worker delivered nothing"
         assert receiver.wait_for_start(len(receiver.received) + 1, timeout=10)
-        os.killpg(first.pid, signal.SIGKILL)  # mid-delivery: one request is in flight
+        os.killpg(first.pid, signal.SIGKILL)  # mid-delivery: requests are in flight
         first.wait(timeout=10)
     finally:
-        _stop(first)
+        stop_worker(first)
     delivered_before_kill = len(receiver.received)
     assert delivered_before_kill < len(events)
 
-    second = _start_worker(webhook_app, "--sweep-interval", "0.5")
+    second = start_worker(webhook_app, "--sweep-interval", "0.5")
     try:
-        rows = _wait_until_all_succeeded(len(events), timeout=40)
+        rows = wait_until_all_succeeded(len(events), timeout=40)
     finally:
-        _stop(second)
+        stop_worker(second)
 
     assert [d.status for d in rows] == ["succeeded"] * len(events)
     received = receiver.wait_for(len(events))
     counts = Counter(r.event_id for r in received)
     assert set(counts) == set(events)  # every event arrived
-    assert sum(counts.values()) - len(events) <= 1  # only the in-flight one may come twice
-    assert len(receiver.rejected) <= 1  # a request cut short by the kill does not verify
+    in_flight = webhook_app.config["KADOSEI_WEBHOOK_PER_ENDPOINT"]  # one endpoint: at most 4
+    assert sum(counts.values()) - len(events) <= in_flight  # only those in flight come twice
+    assert len(receiver.rejected) <= in_flight  # requests cut short by the kill do not verify
     tries = list(db.session.scalars(select(DeliveryTry)))
     successes = Counter(t.delivery_id for t in tries if t.succeeded)
     assert all(successes[d.id] == 1 for d in rows)  # the log shows each delivery's try
@@ -286,9 +257,8 @@ def test_the_job_claims_before_sending_so_a_duplicate_job_sends_nothing(
     application, _ = make_endpoint(factories, receiver.url)
     emit(application)
     delivery_id = deliveries()[0].id
-    get_queue().enqueue(
-        "kadosei.webhooks.delivery.deliver_webhook", delivery_id, job_id=f"{delivery_id}-dup"
-    )
+    get_queue().enqueue(DELIVER_JOB, delivery_id, job_id=f"{delivery_id}-0")
+    get_queue().enqueue(DELIVER_JOB, delivery_id, job_id=f"{delivery_id}-dup")
     work_off_the_queue()
     assert len(receiver.wait_for(1)) == 1
     time.sleep(0.2)

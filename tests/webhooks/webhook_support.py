@@ -4,20 +4,30 @@ the ``standardwebhooks`` library, an app wired to the run's Redis, and event hel
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from kadosei.extensions import db
-from kadosei.models import Event
+from kadosei.models import Event, WebhookDelivery
 from kadosei.schemas.requests import WebhookEndpointCreate
 from kadosei.services import webhook_endpoints
 from kadosei.services.events import record_event
+
+REPO = Path(__file__).resolve().parents[2]
+FLASK = str(Path(sys.executable).with_name("flask"))
 
 
 @dataclass
@@ -57,6 +67,8 @@ class Receiver:
     rejected: list[Received] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     started: int = 0  # requests that have begun (received counts finished ones)
+    in_flight: int = 0  # requests begun and not yet answered
+    most_in_flight: int = 0  # the most ever in flight at once
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
 
@@ -70,6 +82,8 @@ class Receiver:
             def do_POST(self) -> None:
                 with receiver._arrived:
                     receiver.started += 1
+                    receiver.in_flight += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
                     receiver._arrived.notify_all()
                 length = int(self.headers.get("Content-Length") or 0)
                 item = Received(
@@ -95,6 +109,7 @@ class Receiver:
                 except OSError:
                     pass  # the sender gave up (timeout test): it still counts as received
                 with receiver._arrived:
+                    receiver.in_flight -= 1
                     (receiver.received if verified else receiver.rejected).append(item)
                     receiver._arrived.notify_all()
 
@@ -143,8 +158,11 @@ def receiver():
 
 @pytest.fixture
 def webhook_app(app, redis_url, redis_client):
-    """The test app, on the run's Redis, letting test-mode endpoints target 127.0.0.1."""
+    """The test app, on the run's Redis, letting test-mode endpoints target 127.0.0.1. Its queue
+    has a name of its own: a worker process of an earlier test may leave a blocking pop behind
+    on the embedded queue server, which would take the next job of a queue of the same name."""
     app.config.update(
+        KADOSEI_QUEUE_NAME=f"kadosei-{uuid.uuid4().hex[:8]}",
         REDIS_URL=redis_url,
         KADOSEI_WEBHOOK_ALLOW_PRIVATE=True,
         KADOSEI_WEBHOOK_TIMEOUT=2.0,
@@ -179,3 +197,57 @@ def emit(application, event_type: str = "payment_session.succeeded", *, mode: st
 
 def event_ids(events: list[Event]) -> set[str]:
     return {event.id for event in events}
+
+
+def deliveries() -> list[WebhookDelivery]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.pk)))
+
+
+def worker_env(app) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KADOSEI_ENV": "testing",
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "KADOSEI_QUEUE_NAME": app.config["KADOSEI_QUEUE_NAME"],
+        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": "1",
+        "KADOSEI_WEBHOOK_TIMEOUT": "2",
+        "KADOSEI_WEBHOOK_LEASE_SECONDS": "3",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def start_worker(app, *args: str, capture: bool = False, **env: str) -> subprocess.Popen:
+    """A real ``flask --app app worker`` process on the test's database and Redis (its stderr
+    kept only for a burst, whose output is read to the end: a full pipe would stall it)."""
+    return subprocess.Popen(
+        [FLASK, "--app", "app", "worker", *args],
+        cwd=REPO,
+        env={**worker_env(app), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if capture else subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_all_succeeded(count: int, timeout: float) -> list[WebhookDelivery]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = deliveries()
+        db.session.commit()  # end the read so the worker process is never blocked by us
+        if len(rows) == count and all(d.status == "succeeded" for d in rows):
+            return rows
+        time.sleep(0.2)
+    return deliveries()
