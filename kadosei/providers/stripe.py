@@ -16,7 +16,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import requests
 import stripe
 
 from kadosei.providers.accounts import fees_with_defaults
@@ -34,12 +33,11 @@ from kadosei.providers.base import (
     ProviderAccount,
     ProviderBadRequest,
     ProviderError,
-    ProviderTimeout,
     RefundRequest,
     RefundStatus,
 )
+from kadosei.providers.failures import SdkFailure, provider_call, refused, unreachable, unusable
 
-log = logging.getLogger("kadosei.providers.stripe")
 # The SDK's own logger writes request bodies and Stripe's error messages (which quote part of
 # the key) at INFO/DEBUG: kadosei logs its own lines instead.
 logging.getLogger("stripe").setLevel(logging.WARNING)
@@ -375,22 +373,21 @@ class StripeProvider(Provider):
     def _call(self, what: str, call: Any) -> Any:
         """Run one SDK call; every SDK error becomes the adapter's own, by type and code only
         (Stripe's messages can quote part of the key)."""
-        try:
+        with provider_call(self.display_name, what, _sdk_failure(self.display_name, what)):
             return call()
-        except stripe.APIConnectionError as exc:
-            if isinstance(exc.__cause__, requests.exceptions.Timeout):
-                raise ProviderTimeout(f"{self.display_name}: no answer to {what} in time") from None
-            raise ProviderError(f"{self.display_name}: cannot reach Stripe to {what}") from None
-        except stripe.StripeError as exc:
-            status = exc.http_status or 0
-            code = exc.code or type(exc).__name__
-            log.warning("stripe %s: %s failed (HTTP %s, %s)", self.name, what, status, code)
-            message = f"{self.display_name}: {what} failed (HTTP {status}, {code})"
-            if 400 <= status < 500 and status not in (401, 403, 429):
-                raise ProviderBadRequest(message) from None
-            raise ProviderError(message) from None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise ProviderError(f"{self.display_name}: unusable answer to {what}") from None
+
+
+def _sdk_failure(display_name: str, what: str) -> SdkFailure:
+    def read(exc: Exception) -> ProviderError | None:
+        if isinstance(exc, stripe.APIConnectionError):
+            return unreachable(display_name, what, exc.__cause__)
+        if isinstance(exc, stripe.StripeError):
+            return refused(display_name, what, exc.http_status or 0, exc.code or type(exc).__name__)
+        if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+            return unusable(display_name, what, exc)
+        return None
+
+    return read
 
 
 # -- Stripe's objects in kadosei's words -----------------------------------------------------

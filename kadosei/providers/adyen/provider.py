@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import Adyen
-import requests
 from Adyen.exceptions import AdyenAPIResponseError, AdyenError
 
 from kadosei.providers.adyen.notifications import fact_of, verified_items
@@ -33,10 +33,10 @@ from kadosei.providers.base import (
     ProviderAccount,
     ProviderBadRequest,
     ProviderError,
-    ProviderTimeout,
     RefundRequest,
     RefundStatus,
 )
+from kadosei.providers.failures import provider_call, refused
 
 NOTIFICATION_ACK = (200, "[accepted]", "text/plain")
 
@@ -247,27 +247,19 @@ class AdyenProvider(Provider):
             raise ProviderBadRequest(f"Adyen cannot take {currency} amounts exactly")
         return to_adyen_amount(amount, currency)
 
-    @contextmanager
-    def _mapped_errors(self, doing: str) -> Iterator[None]:
+    def _mapped_errors(self, doing: str) -> AbstractContextManager[None]:
         """SDK and HTTP failures as the provider interface's errors, without credentials."""
-        try:
-            yield
-        except requests.Timeout:
-            raise ProviderTimeout(f"Adyen did not answer in time to {doing}") from None
-        except requests.RequestException as exc:
-            kind = type(exc).__name__
-            raise ProviderError(f"Adyen could not be reached to {doing} ({kind})") from None
-        except AdyenAPIResponseError as exc:
-            raise _http_error(exc, doing) from None
-        except AdyenError:
-            raise ProviderError(f"Adyen is not configured to {doing} (live_url_prefix?)") from None
+        read = partial(_sdk_failure, self.display_name, doing)
+        return provider_call(self.display_name, doing, read)
 
 
-def _http_error(exc: AdyenAPIResponseError, doing: str) -> ProviderError:
-    status = exc.status_code if isinstance(exc.status_code, int) else 0
-    detail = f"Adyen refused to {doing}: HTTP {status}"
-    if isinstance(exc.message, dict):
-        detail += f" {exc.message.get('errorCode', '')} {exc.message.get('message', '')}".rstrip()
-    if 400 <= status < 500:
-        return ProviderBadRequest(detail)
-    return ProviderError(detail)
+def _sdk_failure(display_name: str, doing: str, exc: Exception) -> ProviderError | None:
+    if isinstance(exc, AdyenAPIResponseError):
+        status = exc.status_code if isinstance(exc.status_code, int) else 0
+        detail = ""
+        if isinstance(exc.message, dict):
+            detail = f"{exc.message.get('errorCode', '')} {exc.message.get('message', '')}"
+        return refused(display_name, doing, status, detail.strip())
+    if isinstance(exc, AdyenError):
+        return ProviderError(f"{display_name} is not configured to {doing} (live_url_prefix?)")
+    return None
