@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from kadosei.providers.base import OperationUnsupported, ProviderError
+from kadosei.providers.base import ProviderError
 from kadosei.providers.registry import configured_providers
 
 providers_command = AppGroup("providers", help="Provider accounts (KADOSEI_PROVIDERS).")
@@ -26,8 +26,6 @@ def check_command() -> None:
         label = f"{provider.name} ({account.type}, {account.mode})" if account else provider.name
         try:
             provider.check_credentials()
-        except OperationUnsupported:
-            click.echo(f"SKIP {label}: this adapter has no credentials check")
         except ProviderError as exc:
             failed += 1
             click.echo(f"FAIL {label}: {exc}")

@@ -271,6 +271,12 @@ class MollieProvider(Provider):
             refund = self._payment_ref(provider_reference).refunds.get(provider_refund_reference)
         return _refund_status(refund)
 
+    def check_credentials(self) -> None:
+        """One harmless authenticated call (list one payment); ProviderError if the key does
+        not work."""
+        with self._calling("list payments"):
+            self._client.payments.list(limit=1)
+
     # -- Mollie → kadosei ----------------------------------------------------------------------
 
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentStatus:

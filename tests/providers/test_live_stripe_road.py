@@ -16,28 +16,12 @@ from tests.fakes import fixtures as fake_psps
 from tests.fakes.loopback import flask_client_sender
 from tests.fakes.stripe_api import StripeApiFake
 from tests.payments.payments_support import path_of, run_jobs, session_body
+from tests.providers.live_accounts import stripe_account
 from tests.webhooks import webhook_support
 
 stripe_api = fake_psps.stripe_api
 start_fake = fake_psps.start_fake
 receiver = webhook_support.receiver
-
-
-def stripe_account(name: str, fake: StripeApiFake, mode: str, monkeypatch) -> dict:
-    prefix = name.upper()
-    monkeypatch.setenv(f"{prefix}_SECRET_KEY", fake.secret_key)
-    monkeypatch.setenv(f"{prefix}_WHSEC", fake.webhook_secret)
-    return {
-        "name": name,
-        "type": "stripe",
-        "mode": mode,
-        "credentials": {
-            "secret_key": f"env:{prefix}_SECRET_KEY",
-            "webhook_secret": f"env:{prefix}_WHSEC",
-        },
-        "api_base": fake.url,
-        "timeout_seconds": 2,
-    }
 
 
 LIVE_EU = {"accounts": [("stripe_eu", "live")]}

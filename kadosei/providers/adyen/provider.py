@@ -217,6 +217,12 @@ class AdyenProvider(Provider):
             provider_reference=provider_reference,
         )
 
+    def check_credentials(self) -> None:
+        """One harmless authenticated call (the merchant account's payment methods);
+        ProviderError if the key or the merchant account does not work."""
+        with self._mapped_errors("list the payment methods"):
+            self._payments.payment_methods({"merchantAccount": self._merchant_account})
+
     # -- Adyen → kadosei -----------------------------------------------------------------------
 
     def read_notification(self, body: bytes, headers: Mapping[str, str]) -> NotificationFacts:
