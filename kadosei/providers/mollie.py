@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -231,8 +232,10 @@ class MollieProvider(Provider):
             # Mollie cannot cancel an open card payment: the customer may be paying right now.
             raise PaymentUnderWay(f"{self.display_name} cannot cancel {provider_reference} now")
         with self._calling("cancel the payment"):
-            canceled = self._client.payments.delete(provider_reference)
-        return _payment_status(canceled)
+            canceled = _payment_status(self._client.payments.delete(provider_reference))
+        if canceled.status == "canceled":  # ended by kadosei, not by the customer
+            return replace(canceled, status="expired")
+        return canceled
 
     def capture(
         self, provider_reference: str, amount: int, currency: str, *, idempotency_key: str

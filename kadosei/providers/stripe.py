@@ -226,12 +226,12 @@ class StripeProvider(Provider):
                 lambda: self._client.v1.checkout.sessions.expire(provider_reference),
             )
         except ProviderBadRequest:
-            status = self.get_status(provider_reference)  # no longer open: say what it is
-            if status.status in ("expired", "canceled"):
+            # No longer open: say how it ended (a payment whose notification was lost is
+            # found here), unless the customer is still paying.
+            status = self.get_status(provider_reference)
+            if status.status != "pending":
                 return status
-            raise PaymentUnderWay(
-                f"{self.display_name}: the customer has already paid or is paying"
-            ) from None
+            raise PaymentUnderWay(f"{self.display_name}: the customer is paying") from None
         return session_status(_plain(session))
 
     # -- notifications -------------------------------------------------------------------------

@@ -8,15 +8,22 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
-from kadosei.models import Attempt, Event, PaymentSession, ProviderNotification
+from kadosei.models import Event, PaymentSession, ProviderNotification
 from kadosei.services.checkout_links import notification_url
 from tests.fakes import fixtures as fake_psps
-from tests.fakes.loopback import flask_client_sender
 from tests.fakes.stripe_api import StripeApiFake
 from tests.payments.payments_support import path_of, run_jobs, session_body
 from tests.providers.live_accounts import stripe_account
+from tests.providers.live_road import (
+    NO_SANDBOXES,
+    app_config_for,
+    attempts_of,
+    create_session,
+    live_key,
+    pay_on_the_fake,
+    wire,
+)
 from tests.webhooks import webhook_support
 
 stripe_api = fake_psps.stripe_api
@@ -25,12 +32,6 @@ receiver = webhook_support.receiver
 
 
 LIVE_EU = {"accounts": [("stripe_eu", "live")]}
-NO_SANDBOXES = {
-    "rules": [
-        {"kind": "disable_provider", "provider": name, "note": "Stripe only"}
-        for name in ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit")
-    ]
-}
 
 
 @pytest.fixture
@@ -54,50 +55,7 @@ def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
     accounts = [
         stripe_account(name, fakes[name], mode, monkeypatch) for name, mode in setup["accounts"]
     ]
-    config = {
-        "REDIS_URL": redis_url,
-        "KADOSEI_PROVIDERS": json.dumps({"providers": accounts}),
-        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": True,
-        "KADOSEI_WEBHOOK_TIMEOUT": 2.0,
-    }
-    if setup.get("rules"):
-        config["KADOSEI_ROUTING"] = json.dumps(setup["rules"])
-    return config
-
-
-def wire(fake: StripeApiFake, name: str, client) -> None:
-    """Stripe's dashboard webhook endpoint for the account, pointing at kadosei."""
-    fake.notification_url = f"https://kadosei.test/providers/{name}/notifications"
-    fake.sender = flask_client_sender(client)
-    fake.hold_notifications = True  # delivered by the test, from the test's thread
-
-
-def live_key(factories, mode: str = "live"):
-    merchant, user = factories.make_merchant()
-    application = factories.make_application(merchant)
-    _, key = factories.make_api_key(application, mode)
-    return application, user, key
-
-
-def create_session(client, factories, key, **overrides) -> dict:
-    answer = client.post(
-        "/api/v1/payment_sessions",
-        json=session_body(**overrides),
-        headers=factories.key_headers(key),
-    )
-    assert answer.status_code == 201, answer.get_json()
-    return answer.get_json()
-
-
-def pay_on_the_fake(hosted_url: str, card: str) -> requests.Response:
-    """The customer's browser on the fake's hosted page: the form, then pay."""
-    page = requests.get(hosted_url, timeout=5)
-    assert page.status_code == 200 and "card_number" in page.text
-    return requests.post(hosted_url, data={"card_number": card}, allow_redirects=False, timeout=5)
-
-
-def attempts_of(session: dict) -> list[Attempt]:
-    return Attempt.query.filter_by(session_id=session["id"]).order_by(Attempt.pk).all()
+    return app_config_for(redis_url, accounts, setup.get("rules"))
 
 
 def test_a_live_session_is_paid_through_stripe(client, factories, stripe_api):

@@ -11,7 +11,6 @@ import pytest
 from kadosei.providers.base import (
     InvalidNotification,
     PaymentStatus,
-    PaymentUnderWay,
     ProviderAccount,
     ProviderBadRequest,
     ProviderError,
@@ -125,8 +124,8 @@ def test_expire_checkout(stripe_eu, stripe_api):
     assert stripe_eu.expire_checkout(result.provider_reference).status == "expired"
     paid = create(stripe_eu)
     stripe_api.pay(paid.provider_reference)
-    with pytest.raises(PaymentUnderWay):
-        stripe_eu.expire_checkout(paid.provider_reference)
+    # Too late to end: the payment is reported (its notification may have been lost).
+    assert stripe_eu.expire_checkout(paid.provider_reference).status == "succeeded"
 
 
 def test_forged_and_stale_notifications_are_refused(stripe_eu, stripe_api):

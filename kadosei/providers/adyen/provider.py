@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import UTC
 from functools import partial
 from typing import Any
@@ -149,6 +150,21 @@ class AdyenProvider(Provider):
             raw={"id": session_id, "status": answer.get("status")},
             payment_reference=psp,
         )
+
+    def status_on_return(
+        self, provider_reference: str, returned: Mapping[str, str]
+    ) -> PaymentStatus:
+        """Adyen puts ``sessionId`` and ``sessionResult`` on the return URL: with them kadosei
+        asks Adyen how the session ended (a cancel or a refusal sends no notification of its
+        own). ``completed`` stays ``pending`` here: only the AUTHORISATION notification says
+        whether the payment was captured or held."""
+        result = returned.get("sessionResult")
+        if not result or returned.get("sessionId") != provider_reference:
+            return self.get_status(provider_reference)
+        reported = self.session_status(provider_reference, result)
+        if reported.status == "authorized":
+            return replace(reported, status="pending")
+        return reported
 
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:
         """Adyen cannot end a session early: reported ``expired`` locally (module docstring)."""
