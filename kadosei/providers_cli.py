@@ -22,7 +22,7 @@ def check_command() -> None:
         return
     failed = 0
     for provider in providers:
-        account = getattr(provider, "account", None)
+        account = provider.account
         label = f"{provider.name} ({account.type}, {account.mode})" if account else provider.name
         try:
             provider.check_credentials()

@@ -11,7 +11,7 @@ from kadosei.portal.forms import ActionForm, ApiKeyForm, ApplicationForm
 from kadosei.schemas.limits import API_KEY_NAME_MAX, APPLICATION_NAME_MAX
 from kadosei.schemas.parsing import parse
 from kadosei.schemas.requests import ApiKeyCreate, ApplicationCreate, ApplicationUpdate
-from kadosei.services import api_keys, applications
+from kadosei.services import api_keys, applications, provider_accounts
 
 
 @bp.get("/")
@@ -19,7 +19,10 @@ from kadosei.services import api_keys, applications
 def dashboard():
     apps = applications.list_applications(current_user.merchant_id)
     return render_template(
-        "portal/applications/index.html", applications=apps, form=ApplicationForm()
+        "portal/applications/index.html",
+        applications=apps,
+        form=ApplicationForm(),
+        live_warning=provider_accounts.live_key_warning(k for a in apps for k in a.api_keys),
     )
 
 
@@ -53,6 +56,7 @@ def show_application(app_id: str):
         rename_form=ApplicationForm(obj=application),
         key_form=ApiKeyForm(),
         action_form=ActionForm(),
+        live_warning=provider_accounts.live_key_warning(application.api_keys),
     )
 
 
@@ -104,6 +108,7 @@ def create_api_key(app_id: str):
         application=application,
         api_key=created.api_key,
         secret=created.secret,
+        live_warning=created.warning,
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, Flask, current_app
+from flask_login import current_user
 
 from kadosei.currencies import format_amount
 
@@ -12,9 +16,12 @@ _NAV = "kadosei_portal_nav"
 _APPLICATION_LINKS = "kadosei_portal_application_links"
 
 
-def add_nav_item(app: Flask, endpoint: str, label: str) -> None:
-    """Show a top-level page in the portal's navigation, after those added before it."""
-    app.extensions.setdefault(_NAV, []).append((endpoint, label))
+def add_nav_item(
+    app: Flask, endpoint: str, label: str, shown_to: Callable[[Any], bool] | None = None
+) -> None:
+    """Show a top-level page in the portal's navigation, after those added before it;
+    ``shown_to(user)`` limits it to the users it is for (e.g. operators)."""
+    app.extensions.setdefault(_NAV, []).append((endpoint, label, shown_to))
 
 
 def add_application_link(app: Flask, endpoint: str, label: str) -> None:
@@ -26,7 +33,11 @@ def add_application_link(app: Flask, endpoint: str, label: str) -> None:
 def portal_context() -> dict:
     extensions = current_app.extensions
     return {
-        "portal_nav_extra": extensions.get(_NAV, []),
+        "portal_nav_extra": [
+            (endpoint, label)
+            for endpoint, label, shown_to in extensions.get(_NAV, [])
+            if shown_to is None or (current_user.is_authenticated and shown_to(current_user))
+        ],
         "application_links": extensions.get(_APPLICATION_LINKS, []),
     }
 

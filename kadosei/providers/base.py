@@ -208,6 +208,7 @@ class Provider(ABC):
 
     name: str
     display_name: str
+    account: ProviderAccount | None = None  # the configured account; None for the sandboxes
 
     @abstractmethod
     def capabilities(self) -> Capabilities: ...

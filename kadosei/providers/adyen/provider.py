@@ -17,6 +17,7 @@ from kadosei.providers.adyen.notifications import fact_of, verified_items
 from kadosei.providers.adyen.tables import (
     DECLINES,
     DEFAULT_FEES,
+    METHOD_CURRENCIES,
     METHOD_TYPES,
     NOT_EXACT,
     SESSION_STATUSES,
@@ -74,11 +75,13 @@ class AdyenProvider(Provider):
     def capabilities(self) -> Capabilities:
         account = self.account
         methods = account.methods if account.methods is not None else frozenset(METHOD_TYPES)
+        per_method = METHOD_CURRENCIES if account.currencies is None else {}
         return Capabilities(
             modes=frozenset({account.mode}),  # an account serves one kadosei mode (§10)
             methods=methods & frozenset(METHOD_TYPES),
             currencies=account.currencies,
             fees=dict(account.fees) if account.fees is not None else DEFAULT_FEES,
+            method_currencies={m: c for m, c in per_method.items() if m in methods},
         )
 
     def ineligible_reason(self, mode: str, method: str, currency: str) -> str | None:
