@@ -7,9 +7,9 @@ import json
 
 import requests
 
-from kadosei.models import Attempt
+from kadosei.models import Attempt, Event, PaymentSession, ProviderNotification
 from tests.fakes.loopback import FakePspServer, flask_client_sender
-from tests.payments.payments_support import path_of, session_body
+from tests.payments.payments_support import path_of, run_jobs, session_body
 
 SANDBOXES = ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit")
 # Routing rules that leave test mode only the configured accounts.
@@ -32,6 +32,16 @@ def app_config_for(redis_url: str, accounts: list[dict], rules: dict | None = No
     if rules:
         config["KADOSEI_ROUTING"] = json.dumps(rules)
     return config
+
+
+def failover_setup(first: str, second: str, first_timeout: float | None = None) -> dict:
+    """Two live accounts, ``first`` chosen first (a fixed split), ``second`` for failover;
+    ``first_timeout``: the first account's timeout in seconds."""
+    account = (first, "live") if first_timeout is None else (first, "live", first_timeout)
+    return {
+        "accounts": [account, (second, "live")],
+        "rules": {"rules": [{"kind": "fixed_split", "weights": {first: 100}}]},
+    }
 
 
 def wire(fake: FakePspServer, name: str, client) -> None:
@@ -59,12 +69,15 @@ def create_session(client, factories, key, **overrides) -> dict:
     return answer.get_json()
 
 
-def read_session(client, factories, key, session: dict) -> dict:
-    answer = client.get(
-        f"/api/v1/payment_sessions/{session['id']}", headers=factories.key_headers(key)
+def assert_refused(client, factories, key, **overrides) -> None:
+    """Session creation answers ``422 no_provider_available`` (no account takes it)."""
+    answer = client.post(
+        "/api/v1/payment_sessions",
+        json=session_body(**overrides),
+        headers=factories.key_headers(key),
     )
-    assert answer.status_code == 200
-    return answer.get_json()
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.get_json()["error"]["code"] == "no_provider_available"
 
 
 def to_hosted_page(client, session: dict) -> str:
@@ -72,6 +85,87 @@ def to_hosted_page(client, session: dict) -> str:
     answer = client.get(path_of(session["checkout_url"]))
     assert answer.status_code == 303, answer.get_data(as_text=True)
     return answer.headers["Location"]
+
+
+def live_checkout(client, factories, **overrides) -> tuple[dict, str]:
+    """A new merchant's live session and the hosted page its customer is sent to."""
+    _, _, key = live_key(factories)
+    session = create_session(client, factories, key, **overrides)
+    return session, to_hosted_page(client, session)
+
+
+def accounts_for(setup: dict, fakes: dict, build, monkeypatch) -> list[dict]:
+    """KADOSEI_PROVIDERS accounts from a test's ``setup["accounts"]``: (name, mode) or
+    (name, mode, timeout_seconds), each built by ``build`` on its fake."""
+    accounts = []
+    for name, mode, *timeout in setup["accounts"]:
+        account = build(name, fakes[name], mode, monkeypatch)
+        if timeout:
+            account["timeout_seconds"] = timeout[0]
+        accounts.append(account)
+    return accounts
+
+
+def wire_first(fakes: dict, client) -> FakePspServer:
+    """The first account's fake, wired to kadosei (see ``wire``)."""
+    name, fake = next(iter(fakes.items()))
+    wire(fake, name, client)
+    return fake
+
+
+def session_row(session: dict) -> PaymentSession:
+    return PaymentSession.query.filter_by(id=session["id"]).one()
+
+
+def checkout_failing_over(
+    client, factories, fakes: dict, failed: str, error_code: str, taken: str
+) -> tuple[dict, str]:
+    """A live checkout whose first attempt errors at ``failed`` (the test broke its fake) and
+    whose customer is sent to ``taken``'s hosted page: (session, hosted URL)."""
+    session, hosted = live_checkout(client, factories)
+    assert hosted.startswith(fakes[taken].url)
+    assert_failed_over(session, failed, error_code, taken)
+    return session, hosted
+
+
+def assert_succeeded_once(fake: FakePspServer, notification, session: dict, attempt) -> None:
+    """The provider's ``notification`` made the session succeed, recorded once against the
+    attempt; the same notification again (a provider retry, a replay) changes nothing."""
+    assert session_row(session).status == "succeeded"
+    (noted,) = ProviderNotification.query.filter_by(provider=attempt.provider).all()
+    assert (noted.reported_status, noted.attempt_id) == ("succeeded", attempt.id)
+    succeeded = Event.query.filter_by(type="payment_session.succeeded", mode=session["mode"])
+    assert succeeded.count() == 1
+    assert fake.redeliver(notification).status == 200
+    assert session_row(session).status == "succeeded" and succeeded.count() == 1
+
+
+def assert_failed_over(session: dict, failed: str, error_code: str, taken: str) -> None:
+    """The session's first attempt errored at ``failed``; the second went to ``taken``."""
+    first, second = attempts_of(session)
+    assert (first.provider, first.status, first.error_code) == (failed, "error", error_code)
+    assert (second.provider, second.status) == (taken, "pending")
+    assert second.explanation["failover_after"] == [failed]
+
+
+def paid_in_test_mode(client, factories, fake: FakePspServer, receiver) -> dict:
+    """A ``ks_test_`` session paid on the fake's page, its notification delivered and the
+    merchant's webhook sent to ``receiver``: the webhook's payload, its signature verified
+    with the endpoint's secret (Standard Webhooks)."""
+    application, user, key = live_key(factories, "test")
+    secret = merchant_endpoint(client, factories, application, user, receiver.url)
+    session = create_session(client, factories, key)
+    hosted = to_hosted_page(client, session)
+    assert hosted.startswith(fake.url)
+    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
+    fake.deliver_pending()
+    run_jobs(client.application)
+    (request,) = receiver.wait_for(1)
+    payload = request.verify(secret)
+    assert payload["type"] == "payment_session.succeeded" and payload["mode"] == "test"
+    assert payload["data"]["object"]["id"] == session["id"]
+    assert payload["data"]["object"]["status"] == "succeeded"
+    return payload
 
 
 def pay_on_the_fake(hosted_url: str, card: str) -> requests.Response:

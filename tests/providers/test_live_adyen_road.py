@@ -20,20 +20,27 @@ from kadosei.services.session_expiry import expire_due_sessions
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.adyen_checkout import AdyenCheckoutFake
 from tests.fakes.adyen_protocol import notification_item
-from tests.payments.payments_support import query_of, run_jobs
+from tests.payments.payments_support import query_of
 from tests.providers.live_accounts import adyen_account
 from tests.providers.live_road import (
     NO_SANDBOXES,
+    accounts_for,
     app_config_for,
+    assert_succeeded_once,
     attempts_of,
     back_at_kadosei,
     cancel_on_the_fake,
+    checkout_failing_over,
     create_session,
+    failover_setup,
+    live_checkout,
     live_key,
-    merchant_endpoint,
+    paid_in_test_mode,
     pay_on_the_fake,
+    session_row,
     to_hosted_page,
     wire,
+    wire_first,
 )
 from tests.webhooks import webhook_support
 
@@ -62,29 +69,18 @@ def fakes(setup, start_fake) -> dict[str, AdyenCheckoutFake]:
 
 @pytest.fixture
 def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
-    accounts = []
-    for name, mode, *timeout in setup["accounts"]:
-        account = adyen_account(name, fakes[name], mode, monkeypatch)
-        if timeout:
-            account["timeout_seconds"] = timeout[0]
-        accounts.append(account)
+    accounts = accounts_for(setup, fakes, adyen_account, monkeypatch)
     return app_config_for(redis_url, accounts, setup.get("rules"))
 
 
 @pytest.fixture
 def adyen(fakes, client) -> AdyenCheckoutFake:
     """The first account's Adyen, its notifications sent into kadosei when the test says."""
-    name, fake = next(iter(fakes.items()))
-    wire(fake, name, client)
-    return fake
+    return wire_first(fakes, client)
 
 
 def session_id(hosted: str) -> str:
     return hosted.rsplit("/", 1)[1]
-
-
-def session_row(session: dict) -> PaymentSession:
-    return PaymentSession.query.filter_by(id=session["id"]).one()
 
 
 def test_a_live_session_is_paid_through_adyen(client, factories, adyen):
@@ -116,15 +112,7 @@ def test_a_live_session_is_paid_through_adyen(client, factories, adyen):
     assert json.loads(notification.body)["live"] == "true"
     assert notification.attempts[-1].status == 200
     assert notification.attempts[-1].body == b"[accepted]"
-    assert session_row(session).status == "succeeded"
-    (noted,) = ProviderNotification.query.filter_by(provider="adyen_eu").all()
-    assert (noted.reported_status, noted.attempt_id) == ("succeeded", attempt.id)
-    assert Event.query.filter_by(type="payment_session.succeeded", mode="live").count() == 1
-
-    # The same notification again (Adyen retries until [accepted]): nothing changes.
-    assert adyen.redeliver(notification).status == 200
-    assert session_row(session).status == "succeeded"
-    assert Event.query.filter_by(type="payment_session.succeeded").count() == 1
+    assert_succeeded_once(adyen, notification, session, attempt)
 
 
 @pytest.mark.parametrize(
@@ -133,26 +121,12 @@ def test_a_live_session_is_paid_through_adyen(client, factories, adyen):
 def test_a_test_mode_account_pays_and_the_merchant_gets_a_verified_webhook(
     client, factories, adyen, receiver
 ):
-    application, user, key = live_key(factories, "test")
-    secret = merchant_endpoint(client, factories, application, user, receiver.url)
-    session = create_session(client, factories, key)
-
-    hosted = to_hosted_page(client, session)
-    assert hosted.startswith(f"{adyen.url}/checkoutshopper/")
-    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
-    adyen.deliver_pending()
-    run_jobs(client.application)
-
-    (request,) = receiver.wait_for(1)
-    payload = request.verify(secret)
-    assert payload["type"] == "payment_session.succeeded" and payload["mode"] == "test"
-    assert payload["data"]["object"]["id"] == session["id"]
+    payload = paid_in_test_mode(client, factories, adyen, receiver)
+    assert session_row(payload["data"]["object"]).provider == "adyen_eu"
 
 
 def test_a_refusal_fails_the_attempt_with_adyens_reason(client, factories, adyen):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
 
     refused = pay_on_the_fake(hosted, "4000000000009995")
     assert refused.status_code == 200 and "Not enough balance" in refused.text
@@ -167,9 +141,7 @@ def test_a_refusal_fails_the_attempt_with_adyens_reason(client, factories, adyen
 def test_the_customer_cancels_on_adyens_page(client, factories, adyen):
     """Adyen sends no notification when a shopper leaves: kadosei learns it from the session
     result on the return URL, asked of Adyen itself."""
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
 
     landing = cancel_on_the_fake(hosted)
     assert "sessionResult=" in landing
@@ -179,9 +151,7 @@ def test_the_customer_cancels_on_adyens_page(client, factories, adyen):
 
 
 def test_a_forged_session_result_on_the_return_url_changes_nothing(client, factories, adyen):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     landing = cancel_on_the_fake(hosted)
     forged = landing.replace(query_of(landing)["sessionResult"][0], "forged")
 
@@ -196,9 +166,7 @@ def test_an_expired_session_ends_without_a_call_and_a_late_payment_is_a_conflict
 ):
     """Adyen cannot end a session early: kadosei expires it on its side; a payment made after
     that is recorded and flagged for a refund."""
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     db.session.execute(
         update(PaymentSession)
         .where(PaymentSession.id == session["id"])
@@ -220,9 +188,7 @@ def test_an_expired_session_ends_without_a_call_and_a_late_payment_is_a_conflict
 
 
 def test_a_forged_notification_is_refused_and_changes_nothing(client, factories, adyen):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     (attempt,) = attempts_of(session)
     item = notification_item(
         "AUTHORISATION",
@@ -245,9 +211,7 @@ def test_a_forged_notification_is_refused_and_changes_nothing(client, factories,
 
 
 def test_a_replayed_refusal_changes_nothing_more(client, factories, adyen):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    _, hosted = live_checkout(client, factories)
     pay_on_the_fake(hosted, "4000000000000002")
     (refusal,) = adyen.deliver_pending()
     events = Event.query.count()
@@ -258,57 +222,22 @@ def test_a_replayed_refusal_changes_nothing_more(client, factories, adyen):
     assert effects[-1] == "duplicate"
 
 
-@pytest.mark.parametrize(
-    "setup",
-    [
-        {
-            "accounts": [("adyen_eu", "live"), ("adyen_us", "live")],
-            "rules": {"rules": [{"kind": "fixed_split", "weights": {"adyen_eu": 100}}]},
-        }
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("setup", [failover_setup("adyen_eu", "adyen_us")], indirect=True)
 def test_a_5xx_at_creation_fails_over_to_the_other_adyen_account(client, factories, fakes):
-    eu, us = fakes["adyen_eu"], fakes["adyen_us"]
-    wire(us, "adyen_us", client)
-    eu.fail_next(500)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-
-    hosted = to_hosted_page(client, session)
-    assert hosted.startswith(f"{us.url}/checkoutshopper/")
-    failed, taken = attempts_of(session)
-    assert (failed.provider, failed.status, failed.error_code) == (
-        "adyen_eu",
-        "error",
-        "provider_error",
+    wire(fakes["adyen_us"], "adyen_us", client)
+    fakes["adyen_eu"].fail_next(503)
+    session, hosted = checkout_failing_over(
+        client, factories, fakes, "adyen_eu", "provider_error", "adyen_us"
     )
-    assert taken.explanation["failover_after"] == ["adyen_eu"]
     pay_on_the_fake(hosted, "4242424242424242")
-    us.deliver_pending()
+    fakes["adyen_us"].deliver_pending()
     assert session_row(session).status == "succeeded"
 
 
-@pytest.mark.parametrize(
-    "setup",
-    [
-        {
-            "accounts": [("adyen_eu", "live", 0.5), ("adyen_us", "live")],
-            "rules": {"rules": [{"kind": "fixed_split", "weights": {"adyen_eu": 100}}]},
-        }
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("setup", [failover_setup("adyen_eu", "adyen_us", 0.5)], indirect=True)
 def test_a_timeout_at_creation_fails_over_to_the_other_adyen_account(client, factories, fakes):
-    eu, us = fakes["adyen_eu"], fakes["adyen_us"]
-    eu.hang_next(2)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-
-    assert to_hosted_page(client, session).startswith(f"{us.url}/checkoutshopper/")
-    failed, taken = attempts_of(session)
-    assert (failed.provider, failed.error_code) == ("adyen_eu", "provider_timeout")
-    assert taken.provider == "adyen_us"
+    fakes["adyen_eu"].hang_next(2)
+    checkout_failing_over(client, factories, fakes, "adyen_eu", "provider_timeout", "adyen_us")
 
 
 @pytest.mark.parametrize(("currency", "amount"), [("EUR", 1999), ("JPY", 500), ("KWD", 1235)])

@@ -12,27 +12,33 @@ import pytest
 from sqlalchemy import update
 
 from kadosei.extensions import db
-from kadosei.models import Event, PaymentSession, ProviderNotification
+from kadosei.models import Event, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.services.reconciliation import QUIET_FOR, reconcile_quiet_sessions
 from kadosei.services.session_expiry import expire_due_sessions
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.mollie_api import MollieApiFake
-from tests.payments.payments_support import run_jobs, session_body
 from tests.providers.live_accounts import mollie_account
 from tests.providers.live_road import (
     NO_SANDBOXES,
+    accounts_for,
     app_config_for,
+    assert_refused,
+    assert_succeeded_once,
     attempts_of,
     back_at_kadosei,
     cancel_on_the_fake,
+    checkout_failing_over,
     create_session,
+    failover_setup,
+    live_checkout,
     live_key,
-    merchant_endpoint,
+    paid_in_test_mode,
     pay_on_the_fake,
-    read_session,
+    session_row,
     to_hosted_page,
     wire,
+    wire_first,
 )
 from tests.webhooks import webhook_support
 
@@ -61,29 +67,18 @@ def fakes(setup, start_fake) -> dict[str, MollieApiFake]:
 
 @pytest.fixture
 def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
-    accounts = []
-    for name, mode, *timeout in setup["accounts"]:
-        account = mollie_account(name, fakes[name], mode, monkeypatch)
-        if timeout:
-            account["timeout_seconds"] = timeout[0]
-        accounts.append(account)
+    accounts = accounts_for(setup, fakes, mollie_account, monkeypatch)
     return app_config_for(redis_url, accounts, setup.get("rules"))
 
 
 @pytest.fixture
 def mollie(fakes, client) -> MollieApiFake:
     """The first account's Mollie, its webhooks sent into kadosei when the test says."""
-    name, fake = next(iter(fakes.items()))
-    wire(fake, name, client)
-    return fake
+    return wire_first(fakes, client)
 
 
 def payment_id(hosted: str) -> str:
     return hosted.rsplit("/", 1)[1]
-
-
-def session_row(session: dict) -> PaymentSession:
-    return PaymentSession.query.filter_by(id=session["id"]).one()
 
 
 def quiet_since(session: dict, delta: timedelta) -> None:
@@ -127,15 +122,7 @@ def test_a_live_session_is_paid_through_mollie(client, factories, mollie):
     (webhook,) = mollie.deliver_pending()
     assert webhook.body == f"id={payment_id(hosted)}".encode()  # nothing else, no signature
     assert webhook.attempts[-1].status == 200 and webhook.attempts[-1].body == b""
-    assert session_row(session).status == "succeeded"
-    (noted,) = ProviderNotification.query.filter_by(provider="mollie_nl").all()
-    assert (noted.reported_status, noted.attempt_id) == ("succeeded", attempt.id)
-    assert Event.query.filter_by(type="payment_session.succeeded", mode="live").count() == 1
-
-    # The same webhook again: Mollie is asked again, nothing changes.
-    assert mollie.redeliver(webhook).status == 200
-    assert session_row(session).status == "succeeded"
-    assert Event.query.filter_by(type="payment_session.succeeded").count() == 1
+    assert_succeeded_once(mollie, webhook, session, attempt)
 
 
 @pytest.mark.parametrize(
@@ -144,42 +131,24 @@ def test_a_live_session_is_paid_through_mollie(client, factories, mollie):
 def test_a_test_mode_account_pays_and_the_merchant_gets_a_verified_webhook(
     client, factories, mollie, receiver
 ):
-    application, user, key = live_key(factories, "test")
-    secret = merchant_endpoint(client, factories, application, user, receiver.url)
-    session = create_session(client, factories, key)
-
-    hosted = to_hosted_page(client, session)
-    assert hosted.startswith(f"{mollie.url}/checkout/")
-    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
-    mollie.deliver_pending()
-    run_jobs(client.application)
-
-    (request,) = receiver.wait_for(1)
-    payload = request.verify(secret)  # Standard Webhooks signature, the endpoint's secret
-    assert payload["type"] == "payment_session.succeeded" and payload["mode"] == "test"
-    assert payload["data"]["object"]["id"] == session["id"]
-    assert payload["data"]["object"]["status"] == "succeeded"
+    payload = paid_in_test_mode(client, factories, mollie, receiver)
+    assert session_row(payload["data"]["object"]).provider == "mollie_nl"
 
 
 def test_a_decline_fails_the_attempt_with_mollies_reason(client, factories, mollie):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
 
     pay_on_the_fake(hosted, "4000000000009995")
     mollie.deliver_pending()
 
     (attempt,) = attempts_of(session)
     assert (attempt.status, attempt.error_code) == ("failed", "insufficient_funds")
-    shown = read_session(client, factories, key, session)
-    assert shown["status"] != "succeeded"
+    assert session_row(session).status != "succeeded"
     assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
 
 
 def test_the_customer_cancels_on_mollies_page(client, factories, mollie):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
 
     landing = cancel_on_the_fake(hosted)
     assert back_at_kadosei(client, landing).startswith("https://shop.example/cart")
@@ -194,9 +163,7 @@ def test_an_expired_session_waits_for_mollie_to_close_an_open_card_payment(
 ):
     """Mollie cannot cancel an open card payment (the customer may be paying): the session
     stays open until Mollie expires the payment, then the sweep expires the session."""
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     past_expiry(session)
 
     assert expire_due_sessions() == 0
@@ -213,9 +180,7 @@ def test_an_expired_session_waits_for_mollie_to_close_an_open_card_payment(
 
 def test_an_expired_session_cancels_a_cancelable_payment_at_mollie(client, factories, mollie):
     mollie.open_is_cancelable = True
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     past_expiry(session)
 
     assert expire_due_sessions() == 1
@@ -228,9 +193,7 @@ def test_an_expired_session_cancels_a_cancelable_payment_at_mollie(client, facto
 
 
 def test_a_forged_webhook_is_refused_or_changes_nothing(client, factories, mollie):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     url = WEBHOOK_URL.format("mollie_nl")
 
     unknown = mollie.send_webhook(url, "tr_NotThisAccounts1")
@@ -247,9 +210,7 @@ def test_a_forged_webhook_is_refused_or_changes_nothing(client, factories, molli
 def test_a_webhook_while_mollie_is_down_is_answered_503_and_applied_when_sent_again(
     client, factories, mollie
 ):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     pay_on_the_fake(hosted, "4242424242424242")
     mollie.fail_next(503)  # the fetch that verifies the webhook
 
@@ -260,58 +221,22 @@ def test_a_webhook_while_mollie_is_down_is_answered_503_and_applied_when_sent_ag
     assert session_row(session).status == "succeeded"
 
 
-@pytest.mark.parametrize(
-    "setup",
-    [
-        {
-            "accounts": [("mollie_nl", "live"), ("mollie_be", "live")],
-            "rules": {"rules": [{"kind": "fixed_split", "weights": {"mollie_nl": 100}}]},
-        }
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("setup", [failover_setup("mollie_nl", "mollie_be")], indirect=True)
 def test_a_5xx_at_creation_fails_over_to_the_other_mollie_account(client, factories, fakes):
-    nl, be = fakes["mollie_nl"], fakes["mollie_be"]
-    wire(be, "mollie_be", client)
-    nl.fail_next(503)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-
-    hosted = to_hosted_page(client, session)
-    assert hosted.startswith(f"{be.url}/checkout/")
-    failed, taken = attempts_of(session)
-    assert (failed.provider, failed.status, failed.error_code) == (
-        "mollie_nl",
-        "error",
-        "provider_error",
+    wire(fakes["mollie_be"], "mollie_be", client)
+    fakes["mollie_nl"].fail_next(503)
+    session, hosted = checkout_failing_over(
+        client, factories, fakes, "mollie_nl", "provider_error", "mollie_be"
     )
-    assert (taken.provider, taken.status) == ("mollie_be", "pending")
-    assert taken.explanation["failover_after"] == ["mollie_nl"]
     pay_on_the_fake(hosted, "4242424242424242")
-    be.deliver_pending()
+    fakes["mollie_be"].deliver_pending()
     assert session_row(session).status == "succeeded"
 
 
-@pytest.mark.parametrize(
-    "setup",
-    [
-        {
-            "accounts": [("mollie_nl", "live", 0.5), ("mollie_be", "live")],
-            "rules": {"rules": [{"kind": "fixed_split", "weights": {"mollie_nl": 100}}]},
-        }
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("setup", [failover_setup("mollie_nl", "mollie_be", 0.5)], indirect=True)
 def test_a_timeout_at_creation_fails_over_to_the_other_mollie_account(client, factories, fakes):
-    nl, be = fakes["mollie_nl"], fakes["mollie_be"]
-    nl.hang_next(2)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-
-    assert to_hosted_page(client, session).startswith(f"{be.url}/checkout/")
-    failed, taken = attempts_of(session)
-    assert (failed.provider, failed.error_code) == ("mollie_nl", "provider_timeout")
-    assert taken.provider == "mollie_be"
+    fakes["mollie_nl"].hang_next(2)
+    checkout_failing_over(client, factories, fakes, "mollie_nl", "provider_timeout", "mollie_be")
 
 
 @pytest.mark.parametrize(
@@ -329,22 +254,14 @@ def test_amounts_reach_mollie_with_the_currencys_decimals(
 
 def test_three_decimal_currencies_are_not_taken_by_mollie(client, factories, mollie):
     _, _, key = live_key(factories)
-    answer = client.post(
-        "/api/v1/payment_sessions",
-        json=session_body(currency="KWD", amount=1500),
-        headers=factories.key_headers(key),
-    )
-    assert answer.status_code == 422
-    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    assert_refused(client, factories, key, currency="KWD", amount=1500)
     assert mollie.requests == []
 
 
 def test_reconciliation_asks_mollie_about_a_processing_payment_whose_webhook_was_lost(
     client, factories, mollie
 ):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     pay_on_the_fake(hosted, "4000000000000259")  # Mollie: pending, settles later
     mollie.deliver_pending()
     assert session_row(session).status == "processing"
@@ -361,9 +278,7 @@ def test_reconciliation_asks_mollie_about_a_processing_payment_whose_webhook_was
 def test_reconciliation_finds_a_paid_open_session_whose_customer_never_came_back(
     client, factories, mollie
 ):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = to_hosted_page(client, session)
+    session, hosted = live_checkout(client, factories)
     pay_on_the_fake(hosted, "4242424242424242")  # the tab is closed; the webhook is lost
     quiet_since(session, QUIET_FOR + timedelta(minutes=1))
 

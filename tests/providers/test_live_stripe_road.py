@@ -13,15 +13,21 @@ from kadosei.models import Event, PaymentSession, ProviderNotification
 from kadosei.services.checkout_links import notification_url
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.stripe_api import StripeApiFake
-from tests.payments.payments_support import path_of, run_jobs, session_body
+from tests.payments.payments_support import path_of
 from tests.providers.live_accounts import stripe_account
 from tests.providers.live_road import (
     NO_SANDBOXES,
+    accounts_for,
     app_config_for,
+    assert_refused,
     attempts_of,
+    checkout_failing_over,
     create_session,
+    failover_setup,
     live_key,
+    paid_in_test_mode,
     pay_on_the_fake,
+    session_row,
     wire,
 )
 from tests.webhooks import webhook_support
@@ -44,7 +50,7 @@ def setup(request) -> dict:
 @pytest.fixture
 def fakes(setup, stripe_api, start_fake) -> dict[str, StripeApiFake]:
     """One fake Stripe per account, by account name (the first is ``stripe_api``)."""
-    names = [name for name, _ in setup["accounts"]]
+    names = [name for name, *_ in setup["accounts"]]
     return {
         name: stripe_api if i == 0 else start_fake(StripeApiFake) for i, name in enumerate(names)
     }
@@ -52,9 +58,7 @@ def fakes(setup, stripe_api, start_fake) -> dict[str, StripeApiFake]:
 
 @pytest.fixture
 def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
-    accounts = [
-        stripe_account(name, fakes[name], mode, monkeypatch) for name, mode in setup["accounts"]
-    ]
+    accounts = accounts_for(setup, fakes, stripe_account, monkeypatch)
     return app_config_for(redis_url, accounts, setup.get("rules"))
 
 
@@ -106,27 +110,9 @@ def test_a_test_mode_account_takes_a_test_key_and_the_merchant_gets_a_verified_w
     configured rules, so routing has only the Stripe account); the merchant's test endpoint
     on 127.0.0.1 receives the verified webhook (live endpoints must be public https)."""
     wire(stripe_api, "stripe_eu", client)
-    application, user, key = live_key(factories, "test")
-    created = client.post(
-        f"/api/v1/applications/{application.id}/webhook_endpoints",
-        json={"url": receiver.url, "mode": "test", "events": ["payment_session.succeeded"]},
-        headers=factories.jwt_headers(user),
-    )
-    assert created.status_code == 201, created.get_json()
-    secret = created.get_json()["secret"]
-    session = create_session(client, factories, key)
-
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
-    assert hosted.startswith(f"{stripe_api.url}/pay/")
-    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
-    stripe_api.deliver_pending()
-    run_jobs(client.application)  # the merchant's webhook delivery
-
-    (request,) = receiver.wait_for(1)
-    payload = request.verify(secret)
-    assert payload["type"] == "payment_session.succeeded" and payload["mode"] == "test"
-    assert payload["data"]["object"]["id"] == session["id"]
-    assert payload["data"]["object"]["status"] == "succeeded"
+    payload = paid_in_test_mode(client, factories, stripe_api, receiver)
+    row = PaymentSession.query.filter_by(id=payload["data"]["object"]["id"]).one()
+    assert row.provider == "stripe_eu"
 
 
 def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe_api):
@@ -146,37 +132,24 @@ def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe
     assert "insufficient_funds" in json.dumps(shown)
 
 
-@pytest.mark.parametrize(
-    "setup",
-    [
-        {
-            "accounts": [("stripe_eu", "live"), ("stripe_us", "live")],
-            "rules": {"rules": [{"kind": "fixed_split", "weights": {"stripe_eu": 100}}]},
-        }
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("setup", [failover_setup("stripe_eu", "stripe_us")], indirect=True)
 def test_a_5xx_at_creation_fails_over_to_the_other_stripe_account(client, factories, fakes):
     eu, us = fakes["stripe_eu"], fakes["stripe_us"]
     wire(us, "stripe_us", client)
     eu.fail_next(503)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
-    assert hosted.startswith(f"{us.url}/pay/")
-    failed, taken = attempts_of(session)
-    assert (failed.provider, failed.status, failed.error_code) == (
-        "stripe_eu",
-        "error",
-        "provider_error",
+    session, hosted = checkout_failing_over(
+        client, factories, fakes, "stripe_eu", "provider_error", "stripe_us"
     )
-    assert (taken.provider, taken.status) == ("stripe_us", "pending")
-    assert taken.explanation["failover_after"] == ["stripe_eu"]
     assert len(eu.requests_to("POST", "/v1/checkout/sessions")) == 1
     assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
     us.deliver_pending()
-    assert PaymentSession.query.filter_by(id=session["id"]).one().status == "succeeded"
+    assert session_row(session).status == "succeeded"
+
+
+@pytest.mark.parametrize("setup", [failover_setup("stripe_eu", "stripe_us", 0.5)], indirect=True)
+def test_a_timeout_at_creation_fails_over_to_the_other_stripe_account(client, factories, fakes):
+    fakes["stripe_eu"].hang_next(2)
+    checkout_failing_over(client, factories, fakes, "stripe_eu", "provider_timeout", "stripe_us")
 
 
 def test_a_notification_that_needs_stripe_while_it_is_down_is_a_503_and_is_applied_later(
@@ -232,21 +205,9 @@ def test_a_forged_notification_is_refused_and_changes_nothing(client, factories,
 
 def test_live_mode_without_an_account_for_the_currency_is_no_provider_available(client, factories):
     _, _, key = live_key(factories)
-    answer = client.post(
-        "/api/v1/payment_sessions",
-        json=session_body(currency="XOF", amount=5000),
-        headers=factories.key_headers(key),
-    )
-    assert answer.status_code == 422
-    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    assert_refused(client, factories, key, currency="XOF", amount=5000)
     # KWD Stripe takes, but not an amount it cannot express (three decimals must end in 0).
-    answer = client.post(
-        "/api/v1/payment_sessions",
-        json=session_body(currency="KWD", amount=1235),
-        headers=factories.key_headers(key),
-    )
-    assert answer.status_code == 422
-    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    assert_refused(client, factories, key, currency="KWD", amount=1235)
     assert PaymentSession.query.count() == 0
     assert create_session(client, factories, key)["mode"] == "live"  # EUR: the account takes it
     assert create_session(client, factories, key, currency="KWD", amount=1230)["amount"] == 1230
