@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import stripe
@@ -119,6 +120,8 @@ SESSION_EVENTS = (
     "checkout.session.expired",
 )
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# Added to the return URL Stripe's cancel link goes to: the customer left the hosted page.
+CANCELED_PARAMETER = "canceled"
 
 
 class StripeProvider(Provider):
@@ -185,7 +188,7 @@ class StripeProvider(Provider):
             ],
             "payment_method_types": [request.payment_method],
             "success_url": request.return_url,
-            "cancel_url": request.return_url,
+            "cancel_url": _with_query(request.return_url, CANCELED_PARAMETER),
             "client_reference_id": request.attempt_id,
             "metadata": {
                 "kadosei_attempt": request.attempt_id,
@@ -218,6 +221,18 @@ class StripeProvider(Provider):
             ),
         )
         return session_status(_plain(session))
+
+    def status_on_return(
+        self, provider_reference: str, returned: Mapping[str, str]
+    ) -> PaymentStatus:
+        """A customer back through Stripe's cancel link leaves the Checkout Session open (Stripe
+        expires it only at ``expires_at``): kadosei ends it, so it cannot be paid later, and
+        reports it ``canceled``. What Stripe says always wins over the link taken."""
+        status = self.get_status(provider_reference)
+        if returned.get(CANCELED_PARAMETER) != "1" or status.status != "pending":
+            return status
+        ended = self.expire_checkout(provider_reference)
+        return replace(ended, status="canceled") if ended.status == "expired" else ended
 
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:
         try:
@@ -447,6 +462,11 @@ def refund_status(refund: Mapping[str, Any]) -> RefundStatus:
         failure_message=f"Stripe: {failure}" if failure else None,
         raw={"refund": refund.get("id"), "status": refund.get("status")},
     )
+
+
+def _with_query(url: str, parameter: str) -> str:
+    """``url`` with ``parameter=1`` added to its query."""
+    return f"{url}{'&' if '?' in url else '?'}{parameter}=1"
 
 
 def _stripe_expiry(at: float) -> int:

@@ -5,9 +5,12 @@ webhook; a decline; failover between two Stripe accounts; a forged notification.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
+import requests
 
 from kadosei.models import Event, PaymentSession, ProviderNotification
 from kadosei.services.checkout_links import notification_url
@@ -21,9 +24,11 @@ from tests.providers.live_road import (
     app_config_for,
     assert_refused,
     attempts_of,
+    back_at_kadosei,
     checkout_failing_over,
     create_session,
     failover_setup,
+    live_checkout,
     live_key,
     paid_in_test_mode,
     pay_on_the_fake,
@@ -113,6 +118,21 @@ def test_a_test_mode_account_takes_a_test_key_and_the_merchant_gets_a_verified_w
     payload = paid_in_test_mode(client, factories, stripe_api, receiver)
     row = PaymentSession.query.filter_by(id=payload["data"]["object"]["id"]).one()
     assert row.provider == "stripe_eu"
+
+
+def test_the_customer_cancels_on_stripes_page(client, factories, stripe_api):
+    wire(stripe_api, "stripe_eu", client)
+    session, hosted = live_checkout(client, factories)
+    page = requests.get(hosted, timeout=5).text
+    cancel_link = re.search(r"class='cancel' href='([^']+)'", page).group(1)
+
+    assert back_at_kadosei(client, html.unescape(cancel_link)).startswith(
+        "https://shop.example/cart"
+    )
+    assert session_row(session).status == "canceled"
+    assert stripe_api.sessions[hosted.rsplit("/", 1)[1]]["status"] == "expired"
+    stripe_api.deliver_pending()  # Stripe's checkout.session.expired changes nothing more
+    assert session_row(session).status == "canceled"
 
 
 def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe_api):
