@@ -8,12 +8,17 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import requests
+from sqlalchemy import update
 
+from kadosei.extensions import db
 from kadosei.models import Event, PaymentSession, ProviderNotification
+from kadosei.models.base import utcnow
 from kadosei.services.checkout_links import notification_url
+from kadosei.services.session_expiry import expire_due_sessions
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.stripe_api import StripeApiFake
 from tests.payments.payments_support import path_of
@@ -133,6 +138,25 @@ def test_the_customer_cancels_on_stripes_page(client, factories, stripe_api):
     assert stripe_api.sessions[hosted.rsplit("/", 1)[1]]["status"] == "expired"
     stripe_api.deliver_pending()  # Stripe's checkout.session.expired changes nothing more
     assert session_row(session).status == "canceled"
+
+
+def test_an_expired_session_expires_the_checkout_session_at_stripe(client, factories, stripe_api):
+    wire(stripe_api, "stripe_eu", client)
+    session, hosted = live_checkout(client, factories)
+    db.session.execute(
+        update(PaymentSession)
+        .where(PaymentSession.id == session["id"])
+        .values(expires_at=utcnow() - timedelta(minutes=1))
+    )
+    db.session.commit()
+
+    assert expire_due_sessions() == 1
+
+    sid = hosted.rsplit("/", 1)[1]
+    assert len(stripe_api.requests_to("POST", f"/v1/checkout/sessions/{sid}/expire")) == 1
+    assert stripe_api.sessions[sid]["status"] == "expired"
+    assert session_row(session).status == "expired"
+    assert Event.query.filter_by(type="payment_session.expired", mode="live").count() == 1
 
 
 def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe_api):
