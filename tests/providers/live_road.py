@@ -4,10 +4,15 @@ against its protocol fake): keys, sessions, the fake's hosted page, the merchant
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import requests
+from sqlalchemy import update
 
+from kadosei.extensions import db
 from kadosei.models import Attempt, Event, PaymentSession, ProviderNotification
+from kadosei.models.base import utcnow
+from kadosei.services.reconciliation import QUIET_FOR
 from tests.fakes.loopback import FakePspServer, flask_client_sender
 from tests.payments.payments_support import path_of, run_jobs, session_body
 
@@ -111,6 +116,28 @@ def wire_first(fakes: dict, client) -> FakePspServer:
     name, fake = next(iter(fakes.items()))
     wire(fake, name, client)
     return fake
+
+
+def past_expiry(session: dict) -> None:
+    """The session's ``expires_at`` has passed (the sweep may expire it)."""
+    _set(session, expires_at=utcnow() - timedelta(minutes=1))
+
+
+def quiet_for_reconciliation(session: dict) -> None:
+    """Nothing has happened to the session for longer than reconciliation waits (and it is
+    far from its expiry)."""
+    _set(
+        session,
+        updated_at=utcnow() - QUIET_FOR - timedelta(minutes=1),
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+
+
+def _set(session: dict, **values) -> None:
+    db.session.execute(
+        update(PaymentSession).where(PaymentSession.id == session["id"]).values(**values)
+    )
+    db.session.commit()
 
 
 def session_row(session: dict) -> PaymentSession:

@@ -7,15 +7,11 @@ expiry, a forged and a replayed notification, failover at creation and amounts."
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
-from kadosei.extensions import db
-from kadosei.models import Event, PaymentSession, ProviderNotification
-from kadosei.models.base import utcnow
-from kadosei.services.reconciliation import QUIET_FOR, reconcile_quiet_sessions
+from kadosei.models import Event, ProviderNotification
+from kadosei.services.reconciliation import reconcile_quiet_sessions
 from kadosei.services.session_expiry import expire_due_sessions
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.adyen_checkout import AdyenCheckoutFake
@@ -36,7 +32,9 @@ from tests.providers.live_road import (
     live_checkout,
     live_key,
     paid_in_test_mode,
+    past_expiry,
     pay_on_the_fake,
+    quiet_for_reconciliation,
     session_row,
     to_hosted_page,
     wire,
@@ -167,12 +165,7 @@ def test_an_expired_session_ends_without_a_call_and_a_late_payment_is_a_conflict
     """Adyen cannot end a session early: kadosei expires it on its side; a payment made after
     that is recorded and flagged for a refund."""
     session, hosted = live_checkout(client, factories)
-    db.session.execute(
-        update(PaymentSession)
-        .where(PaymentSession.id == session["id"])
-        .values(expires_at=utcnow() - timedelta(minutes=1))
-    )
-    db.session.commit()
+    past_expiry(session)
     calls = len(adyen.requests)
 
     assert expire_due_sessions() == 1
@@ -255,12 +248,7 @@ def test_reconciliation_cannot_ask_adyen_without_a_session_result(client, factor
     _, _, key = live_key(factories)
     session = create_session(client, factories, key)
     to_hosted_page(client, session)
-    db.session.execute(
-        update(PaymentSession)
-        .where(PaymentSession.id == session["id"])
-        .values(updated_at=utcnow() - QUIET_FOR - timedelta(minutes=1))
-    )
-    db.session.commit()
+    quiet_for_reconciliation(session)
     calls = len(adyen.requests)
 
     assert reconcile_quiet_sessions() == 1

@@ -6,15 +6,10 @@ reconciliation."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import update
 
-from kadosei.extensions import db
-from kadosei.models import Event, PaymentSession
-from kadosei.models.base import utcnow
-from kadosei.services.reconciliation import QUIET_FOR, reconcile_quiet_sessions
+from kadosei.models import Event
+from kadosei.services.reconciliation import reconcile_quiet_sessions
 from kadosei.services.session_expiry import expire_due_sessions
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.mollie_api import MollieApiFake
@@ -34,7 +29,9 @@ from tests.providers.live_road import (
     live_checkout,
     live_key,
     paid_in_test_mode,
+    past_expiry,
     pay_on_the_fake,
+    quiet_for_reconciliation,
     session_row,
     to_hosted_page,
     wire,
@@ -79,24 +76,6 @@ def mollie(fakes, client) -> MollieApiFake:
 
 def payment_id(hosted: str) -> str:
     return hosted.rsplit("/", 1)[1]
-
-
-def quiet_since(session: dict, delta: timedelta) -> None:
-    db.session.execute(
-        update(PaymentSession)
-        .where(PaymentSession.id == session["id"])
-        .values(updated_at=utcnow() - delta, expires_at=utcnow() + timedelta(hours=1))
-    )
-    db.session.commit()
-
-
-def past_expiry(session: dict) -> None:
-    db.session.execute(
-        update(PaymentSession)
-        .where(PaymentSession.id == session["id"])
-        .values(expires_at=utcnow() - timedelta(minutes=1))
-    )
-    db.session.commit()
 
 
 def test_a_live_session_is_paid_through_mollie(client, factories, mollie):
@@ -268,7 +247,7 @@ def test_reconciliation_asks_mollie_about_a_processing_payment_whose_webhook_was
 
     mollie.settle(payment_id(hosted))  # paid at Mollie; the webhook never arrives
     mollie.hold_notifications = True
-    quiet_since(session, QUIET_FOR + timedelta(minutes=1))
+    quiet_for_reconciliation(session)
 
     assert reconcile_quiet_sessions() == 1
     assert session_row(session).status == "succeeded"
@@ -280,7 +259,7 @@ def test_reconciliation_finds_a_paid_open_session_whose_customer_never_came_back
 ):
     session, hosted = live_checkout(client, factories)
     pay_on_the_fake(hosted, "4242424242424242")  # the tab is closed; the webhook is lost
-    quiet_since(session, QUIET_FOR + timedelta(minutes=1))
+    quiet_for_reconciliation(session)
 
     assert reconcile_quiet_sessions() == 1
     assert session_row(session).status == "succeeded"

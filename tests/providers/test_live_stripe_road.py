@@ -8,15 +8,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import update
 
 from kadosei.extensions import db
 from kadosei.models import Event, PaymentSession, ProviderNotification
-from kadosei.models.base import utcnow
 from kadosei.services.checkout_links import notification_url
 from kadosei.services.session_expiry import expire_due_sessions
 from tests.fakes import fixtures as fake_psps
@@ -36,6 +33,7 @@ from tests.providers.live_road import (
     live_checkout,
     live_key,
     paid_in_test_mode,
+    past_expiry,
     pay_on_the_fake,
     session_row,
     wire,
@@ -143,12 +141,7 @@ def test_the_customer_cancels_on_stripes_page(client, factories, stripe_api):
 def test_an_expired_session_expires_the_checkout_session_at_stripe(client, factories, stripe_api):
     wire(stripe_api, "stripe_eu", client)
     session, hosted = live_checkout(client, factories)
-    db.session.execute(
-        update(PaymentSession)
-        .where(PaymentSession.id == session["id"])
-        .values(expires_at=utcnow() - timedelta(minutes=1))
-    )
-    db.session.commit()
+    past_expiry(session)
 
     assert expire_due_sessions() == 1
 
@@ -298,7 +291,6 @@ def test_credentials_never_reach_the_database_the_logs_or_the_portal(
 
     from sqlalchemy import select
 
-    from kadosei.extensions import db
     from kadosei.providers.registry import get_provider
     from tests.routing_service.routing_service_support import signed_in_browser
 
