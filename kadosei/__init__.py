@@ -111,10 +111,12 @@ def _register_sweeps(app: Flask) -> None:
 def _register_portal_navigation(app: Flask) -> None:
     """The portal's top-level pages and an application's page links, in the order shown."""
     from kadosei.portal.blueprint import add_application_link, add_nav_item
+    from kadosei.services.accounts import may_operate
 
     add_nav_item(app, "portal.show_dashboard", "Dashboard")
     add_nav_item(app, "portal.list_payments", "Payments")
     add_nav_item(app, "portal.show_routing", "Routing")
+    add_nav_item(app, "portal.list_provider_accounts", "Providers", shown_to=may_operate)
     add_nav_item(app, "sandbox_office.show_providers", "Sandbox")
     add_nav_item(app, "portal.show_team", "Team")
     add_nav_item(app, "portal.show_audit_log", "Audit")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from kadosei.providers.base import OperationUnsupported, ProviderError
+from kadosei.providers.base import ProviderError
 from kadosei.providers.registry import configured_providers
 
 providers_command = AppGroup("providers", help="Provider accounts (KADOSEI_PROVIDERS).")
@@ -22,12 +22,10 @@ def check_command() -> None:
         return
     failed = 0
     for provider in providers:
-        account = getattr(provider, "account", None)
+        account = provider.account
         label = f"{provider.name} ({account.type}, {account.mode})" if account else provider.name
         try:
             provider.check_credentials()
-        except OperationUnsupported:
-            click.echo(f"SKIP {label}: this adapter has no credentials check")
         except ProviderError as exc:
             failed += 1
             click.echo(f"FAIL {label}: {exc}")

@@ -70,8 +70,9 @@ def serialize_application(application: Application) -> dict:
     }
 
 
-def serialize_api_key(key: ApiKey, secret: str | None = None) -> dict:
-    """A key as lists show it; with ``secret`` (``key``) only in the response that made it."""
+def serialize_api_key(key: ApiKey, secret: str | None = None, warning: str | None = None) -> dict:
+    """A key as lists show it; with ``secret`` (``key``) only in the response that made it,
+    and its ``warning`` there when there is one (a live key while live mode takes nothing)."""
     body = {
         "id": key.id,
         "object": "api_key",
@@ -86,6 +87,8 @@ def serialize_api_key(key: ApiKey, secret: str | None = None) -> dict:
     }
     if secret is not None:
         body["key"] = secret
+    if warning is not None:
+        body["warning"] = warning
     return body
 
 

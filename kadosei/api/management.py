@@ -105,7 +105,7 @@ def create_api_key(app_id: str):
     application = applications.get_application(g.merchant.id, app_id)
     fields = parse(ApiKeyCreate, json_body())
     created = api_keys.create_api_key(application, fields, user_id=g.user.id)
-    return serialize_api_key(created.api_key, secret=created.secret), 201
+    return serialize_api_key(created.api_key, created.secret, created.warning), 201
 
 
 @bp.delete("/applications/<app_id>/api_keys/<key_id>")

@@ -47,7 +47,10 @@ def start_checkout(session_id: str):
 
 @bp.get("/<session_id>/return")
 def return_from_provider(session_id: str):
-    return redirect(attempts.confirm_return(session_id, request.args.get("attempt")), code=303)
+    returned = request.args.to_dict()
+    return redirect(
+        attempts.confirm_return(session_id, returned.get("attempt"), returned), code=303
+    )
 
 
 @bp.post("/<session_id>/retry")

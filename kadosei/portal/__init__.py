@@ -5,6 +5,7 @@ from kadosei.portal import (  # noqa: F401  (routes register on import)
     auth,
     dashboard,
     payments,
+    providers,
     routing,
     settings,
     team,

@@ -12,7 +12,7 @@ from kadosei.portal.forms import ActionForm, ApiKeyForm, ApplicationForm
 from kadosei.schemas.limits import API_KEY_NAME_MAX, APPLICATION_NAME_MAX
 from kadosei.schemas.parsing import parse
 from kadosei.schemas.requests import ApiKeyCreate, ApplicationCreate, ApplicationUpdate
-from kadosei.services import api_keys, applications
+from kadosei.services import api_keys, applications, provider_accounts
 
 
 @bp.get("/")
@@ -20,7 +20,10 @@ from kadosei.services import api_keys, applications
 def dashboard():
     apps = applications.list_applications(current_user.merchant_id)
     return render_template(
-        "portal/applications/index.html", applications=apps, form=ApplicationForm()
+        "portal/applications/index.html",
+        applications=apps,
+        form=ApplicationForm(),
+        live_warning=provider_accounts.live_key_warning(k for a in apps for k in a.api_keys),
     )
 
 
@@ -54,6 +57,7 @@ def show_application(app_id: str):
         rename_form=ApplicationForm(obj=application),
         key_form=ApiKeyForm(),
         action_form=ActionForm(),
+        live_warning=provider_accounts.live_key_warning(application.api_keys),
     )
 
 
@@ -115,8 +119,13 @@ def show_new_api_key(app_id: str, key_id: str):
     if secret is None:
         flash(f"Key {key.hint} was shown once, when it was created, and cannot be again.", "info")
         return redirect(url_for("portal.show_application", app_id=app_id))
+    live_warning = provider_accounts.live_mode_warning() if key.mode == "live" else None
     page = render_template(
-        "portal/applications/key_created.html", application=application, api_key=key, secret=secret
+        "portal/applications/key_created.html",
+        application=application,
+        api_key=key,
+        secret=secret,
+        live_warning=live_warning,
     )
     return page, 200, {"Cache-Control": "no-store"}
 

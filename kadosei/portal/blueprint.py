@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, request
@@ -17,9 +19,12 @@ _NAV = "kadosei_portal_nav"
 _APPLICATION_LINKS = "kadosei_portal_application_links"
 
 
-def add_nav_item(app: Flask, endpoint: str, label: str) -> None:
-    """Show a top-level page in the portal's navigation, after those added before it."""
-    app.extensions.setdefault(_NAV, []).append((endpoint, label))
+def add_nav_item(
+    app: Flask, endpoint: str, label: str, shown_to: Callable[[Any], bool] | None = None
+) -> None:
+    """Show a top-level page in the portal's navigation, after those added before it;
+    ``shown_to(user)`` limits it to the users it is for (e.g. operators)."""
+    app.extensions.setdefault(_NAV, []).append((endpoint, label, shown_to))
 
 
 def add_application_link(app: Flask, endpoint: str, label: str) -> None:
@@ -59,11 +64,12 @@ def may_post_to(url: str) -> bool:
 def portal_context() -> dict:
     extensions = current_app.extensions
     return {
-        # Pages the user's role cannot open are not offered.
+        # Pages the user's role cannot open, or that are not for this user, are not offered.
         "portal_nav_extra": [
             (endpoint, label)
-            for endpoint, label in extensions.get(_NAV, [])
-            if not current_user.is_authenticated or may(endpoint, "GET")
+            for endpoint, label, shown_to in extensions.get(_NAV, [])
+            if (not current_user.is_authenticated or may(endpoint, "GET"))
+            and (shown_to is None or (current_user.is_authenticated and shown_to(current_user)))
         ],
         "application_links": extensions.get(_APPLICATION_LINKS, []),
     }

@@ -210,6 +210,7 @@ class Provider(ABC):
 
     name: str
     display_name: str
+    account: ProviderAccount | None = None  # the configured account; None for the sandboxes
 
     @abstractmethod
     def capabilities(self) -> Capabilities: ...
@@ -219,6 +220,14 @@ class Provider(ABC):
 
     @abstractmethod
     def get_status(self, provider_reference: str) -> PaymentStatus: ...
+
+    def status_on_return(
+        self, provider_reference: str, returned: Mapping[str, str]
+    ) -> PaymentStatus:
+        """The provider's view when the customer comes back. ``returned`` is the return URL's
+        query: an adapter may use what the provider put there to ask it (Adyen's
+        ``sessionResult``), never as the status itself. Default: ``get_status``."""
+        return self.get_status(provider_reference)
 
     @abstractmethod
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:

@@ -8,13 +8,14 @@ from the API with the account's key: only what the API answers is trusted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
-import requests
 from mollie.api.client import Client
 from mollie.api.error import Error as MollieSdkError
 from mollie.api.error import IdentifierError, RequestError, ResponseError
@@ -38,10 +39,10 @@ from kadosei.providers.base import (
     ProviderAccount,
     ProviderBadRequest,
     ProviderError,
-    ProviderTimeout,
     RefundRequest,
     RefundStatus,
 )
+from kadosei.providers.failures import provider_call, refused, unreachable, unusable
 
 # kadosei's method → Mollie's ``method``. SEPA Direct Debit is absent on purpose: Mollie's
 # ``directdebit`` cannot be a first payment through the hosted checkout (it needs a mandate,
@@ -231,8 +232,10 @@ class MollieProvider(Provider):
             # Mollie cannot cancel an open card payment: the customer may be paying right now.
             raise PaymentUnderWay(f"{self.display_name} cannot cancel {provider_reference} now")
         with self._calling("cancel the payment"):
-            canceled = self._client.payments.delete(provider_reference)
-        return _payment_status(canceled)
+            canceled = _payment_status(self._client.payments.delete(provider_reference))
+        if canceled.status == "canceled":  # ended by kadosei, not by the customer
+            return replace(canceled, status="expired")
+        return canceled
 
     def capture(
         self, provider_reference: str, amount: int, currency: str, *, idempotency_key: str
@@ -270,6 +273,12 @@ class MollieProvider(Provider):
         with self._calling("look the refund up"):
             refund = self._payment_ref(provider_reference).refunds.get(provider_refund_reference)
         return _refund_status(refund)
+
+    def check_credentials(self) -> None:
+        """One harmless authenticated call (list one payment); ProviderError if the key does
+        not work."""
+        with self._calling("list payments"):
+            self._client.payments.list(limit=1)
 
     # -- Mollie → kadosei ----------------------------------------------------------------------
 
@@ -315,30 +324,21 @@ class MollieProvider(Provider):
             raise ProviderBadRequest(f"{provider_reference!r} is not a Mollie payment id")
         return Payment({"id": provider_reference}, self._client)
 
-    @contextmanager
-    def _calling(self, what: str) -> Iterator[None]:
+    def _calling(self, what: str) -> AbstractContextManager[None]:
         """Every SDK call: Mollie's errors become the adapter's, never with the key in them."""
-        try:
-            yield
-        except ProviderError:
-            raise
-        except ResponseError as exc:
+        return provider_call(self.display_name, what, partial(self._sdk_failure, what))
+
+    def _sdk_failure(self, what: str, exc: Exception) -> ProviderError | None:
+        if isinstance(exc, ResponseError):
             status = exc.status if isinstance(exc.status, int) else 0
-            detail = self._redacted(str(exc))
-            message = f"{self.display_name} could not {what}: {status} {detail}"
-            if 400 <= status < 500 and status != 429:
-                raise ProviderBadRequest(message) from None
-            raise ProviderError(message) from None
-        except IdentifierError:
-            raise ProviderBadRequest(f"{self.display_name} could not {what}: bad id") from None
-        except RequestError as exc:
-            if isinstance(exc.__context__, requests.Timeout):
-                raise ProviderTimeout(f"{self.display_name} did not answer in time") from None
-            raise ProviderError(f"{self.display_name} could not be reached to {what}") from None
-        except (MollieSdkError, KeyError, TypeError, ValueError) as exc:
-            raise ProviderError(
-                f"{self.display_name} gave an unusable answer ({type(exc).__name__})"
-            ) from None
+            return refused(self.display_name, what, status, self._redacted(str(exc)))
+        if isinstance(exc, IdentifierError):
+            return ProviderBadRequest(f"{self.display_name} could not {what}: bad id")
+        if isinstance(exc, RequestError):
+            return unreachable(self.display_name, what, exc.__context__)
+        if isinstance(exc, MollieSdkError | KeyError | TypeError | ValueError):
+            return unusable(self.display_name, what, exc)
+        return None
 
     def _redacted(self, text: str) -> str:
         return text.replace(self._secret, "[redacted]")

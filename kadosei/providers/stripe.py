@@ -14,9 +14,9 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-import requests
 import stripe
 
 from kadosei.providers.accounts import fees_with_defaults
@@ -34,12 +34,11 @@ from kadosei.providers.base import (
     ProviderAccount,
     ProviderBadRequest,
     ProviderError,
-    ProviderTimeout,
     RefundRequest,
     RefundStatus,
 )
+from kadosei.providers.failures import SdkFailure, provider_call, refused, unreachable, unusable
 
-log = logging.getLogger("kadosei.providers.stripe")
 # The SDK's own logger writes request bodies and Stripe's error messages (which quote part of
 # the key) at INFO/DEBUG: kadosei logs its own lines instead.
 logging.getLogger("stripe").setLevel(logging.WARNING)
@@ -121,6 +120,8 @@ SESSION_EVENTS = (
     "checkout.session.expired",
 )
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# Added to the return URL Stripe's cancel link goes to: the customer left the hosted page.
+CANCELED_PARAMETER = "canceled"
 
 
 class StripeProvider(Provider):
@@ -187,7 +188,7 @@ class StripeProvider(Provider):
             ],
             "payment_method_types": [request.payment_method],
             "success_url": request.return_url,
-            "cancel_url": request.return_url,
+            "cancel_url": _with_query(request.return_url, CANCELED_PARAMETER),
             "client_reference_id": request.attempt_id,
             "metadata": {
                 "kadosei_attempt": request.attempt_id,
@@ -221,6 +222,18 @@ class StripeProvider(Provider):
         )
         return session_status(_plain(session))
 
+    def status_on_return(
+        self, provider_reference: str, returned: Mapping[str, str]
+    ) -> PaymentStatus:
+        """A customer back through Stripe's cancel link leaves the Checkout Session open (Stripe
+        expires it only at ``expires_at``): kadosei ends it, so it cannot be paid later, and
+        reports it ``canceled``. What Stripe says always wins over the link taken."""
+        status = self.get_status(provider_reference)
+        if returned.get(CANCELED_PARAMETER) != "1" or status.status != "pending":
+            return status
+        ended = self.expire_checkout(provider_reference)
+        return replace(ended, status="canceled") if ended.status == "expired" else ended
+
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:
         try:
             session = self._call(
@@ -228,12 +241,12 @@ class StripeProvider(Provider):
                 lambda: self._client.v1.checkout.sessions.expire(provider_reference),
             )
         except ProviderBadRequest:
-            status = self.get_status(provider_reference)  # no longer open: say what it is
-            if status.status in ("expired", "canceled"):
+            # No longer open: say how it ended (a payment whose notification was lost is
+            # found here), unless the customer is still paying.
+            status = self.get_status(provider_reference)
+            if status.status != "pending":
                 return status
-            raise PaymentUnderWay(
-                f"{self.display_name}: the customer has already paid or is paying"
-            ) from None
+            raise PaymentUnderWay(f"{self.display_name}: the customer is paying") from None
         return session_status(_plain(session))
 
     # -- notifications -------------------------------------------------------------------------
@@ -375,22 +388,21 @@ class StripeProvider(Provider):
     def _call(self, what: str, call: Any) -> Any:
         """Run one SDK call; every SDK error becomes the adapter's own, by type and code only
         (Stripe's messages can quote part of the key)."""
-        try:
+        with provider_call(self.display_name, what, _sdk_failure(self.display_name, what)):
             return call()
-        except stripe.APIConnectionError as exc:
-            if isinstance(exc.__cause__, requests.exceptions.Timeout):
-                raise ProviderTimeout(f"{self.display_name}: no answer to {what} in time") from None
-            raise ProviderError(f"{self.display_name}: cannot reach Stripe to {what}") from None
-        except stripe.StripeError as exc:
-            status = exc.http_status or 0
-            code = exc.code or type(exc).__name__
-            log.warning("stripe %s: %s failed (HTTP %s, %s)", self.name, what, status, code)
-            message = f"{self.display_name}: {what} failed (HTTP {status}, {code})"
-            if 400 <= status < 500 and status not in (401, 403, 429):
-                raise ProviderBadRequest(message) from None
-            raise ProviderError(message) from None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise ProviderError(f"{self.display_name}: unusable answer to {what}") from None
+
+
+def _sdk_failure(display_name: str, what: str) -> SdkFailure:
+    def read(exc: Exception) -> ProviderError | None:
+        if isinstance(exc, stripe.APIConnectionError):
+            return unreachable(display_name, what, exc.__cause__)
+        if isinstance(exc, stripe.StripeError):
+            return refused(display_name, what, exc.http_status or 0, exc.code or type(exc).__name__)
+        if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+            return unusable(display_name, what, exc)
+        return None
+
+    return read
 
 
 # -- Stripe's objects in kadosei's words -----------------------------------------------------
@@ -450,6 +462,11 @@ def refund_status(refund: Mapping[str, Any]) -> RefundStatus:
         failure_message=f"Stripe: {failure}" if failure else None,
         raw={"refund": refund.get("id"), "status": refund.get("status")},
     )
+
+
+def _with_query(url: str, parameter: str) -> str:
+    """``url`` with ``parameter=1`` added to its query."""
+    return f"{url}{'&' if '?' in url else '?'}{parameter}=1"
 
 
 def _stripe_expiry(at: float) -> int:

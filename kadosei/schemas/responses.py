@@ -228,6 +228,11 @@ class NewApiKey(ApiKey):
         pattern="^ks_(test|live)_[0-9A-Za-z]{43,}$",
         description="The full secret: in this response only, never again",
     )
+    warning: str | None = Field(
+        default=None,
+        description="Present when the key cannot take payments yet: a live key while no "
+        "live provider account is configured (sessions are refused with no_provider_available)",
+    )
 
 
 class WebhookEndpoint(ResponseObject):

@@ -15,6 +15,7 @@ from kadosei.extensions import db
 from kadosei.models import ApiKey, Application
 from kadosei.models.base import random_base62, utcnow
 from kadosei.schemas.requests import ApiKeyCreate
+from kadosei.services import provider_accounts
 from kadosei.services.audit import record_audit
 
 SECRET_LENGTH = 44  # base62 characters: ~262 bits, more than 32 random bytes
@@ -25,6 +26,7 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)
 class NewApiKey:
     api_key: ApiKey
     secret: str
+    warning: str | None = None  # e.g. a live key while live mode can take nothing
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ def create_api_key(
         "api_key.created", merchant_id=application.merchant_id, user_id=user_id, target=key.id
     )
     db.session.commit()
-    return NewApiKey(key, secret)
+    warning = provider_accounts.live_mode_warning() if mode == "live" else None
+    return NewApiKey(key, secret, warning)
 
 
 def revoke_api_key(key: ApiKey, *, user_id: str | None = None) -> ApiKey:

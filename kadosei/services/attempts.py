@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -106,12 +107,15 @@ def begin_checkout(session_id: str, *, retry_after: str | None = None) -> Checko
         return _record_created(claim.attempt_id, result, started)
 
 
-def confirm_return(session_id: str, attempt_id: str | None) -> str:
-    """The customer is back from the provider: confirm with it, then where to send them."""
+def confirm_return(
+    session_id: str, attempt_id: str | None, returned: Mapping[str, str] | None = None
+) -> str:
+    """The customer is back from the provider: confirm with it, then where to send them.
+    ``returned``: the return URL's query, which only the provider's adapter reads."""
     session = get_session(session_id)
     attempt = _returning_attempt(session, attempt_id)
     if attempt is not None and attempt.status in LIVE_ATTEMPT_STATUSES:
-        confirm_with_provider(session_id, attempt.id, cause="customer returned")
+        confirm_with_provider(session_id, attempt.id, cause="customer returned", returned=returned)
         session = get_session(session_id)
         attempt = _returning_attempt(session, attempt.id)
     return destination(session, attempt)
@@ -269,8 +273,11 @@ def _returning_attempt(session: PaymentSession, attempt_id: str | None) -> Attem
     return started[-1] if started else None
 
 
-def confirm_with_provider(session_id: str, attempt_id: str, *, cause: str) -> None:
-    """Ask the provider what became of the attempt and apply it (never trusting anyone else)."""
+def confirm_with_provider(
+    session_id: str, attempt_id: str, *, cause: str, returned: Mapping[str, str] | None = None
+) -> None:
+    """Ask the provider what became of the attempt and apply it (never trusting anyone else);
+    ``returned``: the customer's return query, when they came back (see ``status_on_return``)."""
     attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
     provider = get_provider(attempt.provider)
     reference = attempt.provider_reference
@@ -278,7 +285,10 @@ def confirm_with_provider(session_id: str, attempt_id: str, *, cause: str) -> No
     if provider is None or reference is None:
         return
     try:
-        reported = provider.get_status(reference)
+        if returned is None:
+            reported = provider.get_status(reference)
+        else:
+            reported = provider.status_on_return(reference, returned)
     except ProviderError as exc:
         log.warning("status look-up for %s at %s failed: %s", attempt_id, provider.name, exc)
         return

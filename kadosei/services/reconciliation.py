@@ -1,9 +1,10 @@
 """Reconciliation: ask providers about payments whose outcome should have arrived by now.
 
-A ``processing`` session waits for its provider, which normally notifies; if that
-notification never comes (the provider gave up, a deploy dropped it), this sweep asks the
-provider itself, so money is never left unaccounted for. Each checked session is touched, so
-a batch of sessions the provider cannot answer for never starves the others.
+A session with a checkout at a provider (``processing``, or ``open`` with a live attempt)
+waits for the provider, which normally notifies; if that notification never comes (the
+provider gave up, a deploy dropped it, the customer paid and closed the tab), this sweep asks
+the provider itself, so money is never left unaccounted for. Each checked session is touched,
+so a batch of sessions the provider cannot answer for never starves the others.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ BATCH = 100
 
 
 def reconcile_quiet_sessions() -> int:
-    """Confirm with the provider every ``processing`` session quiet for ``QUIET_FOR``."""
+    """Confirm with the provider every session with a live attempt quiet for ``QUIET_FOR``."""
     now = utcnow()
     rows = db.session.execute(
         select(PaymentSession.id, Attempt.id)
         .join(Attempt, Attempt.session_id == PaymentSession.id)
         .where(
-            PaymentSession.status == "processing",
+            PaymentSession.status.in_(("open", "processing")),
             PaymentSession.updated_at < now - QUIET_FOR,
             Attempt.provider_reference.is_not(None),
             Attempt.status.in_(LIVE_ATTEMPT_STATUSES),
@@ -45,5 +46,5 @@ def reconcile_quiet_sessions() -> int:
         confirm_with_provider(session_id, attempt_id, cause="reconciliation with the provider")
         touch_session(session_id, now)
     if rows:
-        log.info("reconciled %d quiet processing sessions with their providers", len(rows))
+        log.info("reconciled %d quiet sessions with their providers", len(rows))
     return len(rows)

@@ -348,6 +348,9 @@ def test_currencies_adyen_cannot_take_exactly_are_ineligible(adyen):
 def test_capabilities_default_and_overridden(fake):
     default = AdyenProvider(account_for(fake)).capabilities()
     assert "card" in default.methods and default.fees["card"].fixed_eur_cents == 13
+    assert default.supports("test", "card", "JPY") and default.supports("test", "ideal", "EUR")
+    assert not default.supports("test", "ideal", "USD")  # a euro scheme
+    assert not default.supports("test", "sepa_debit", "GBP")
     narrowed = AdyenProvider(
         account_for(fake, methods=frozenset({"card"}), currencies=frozenset({"EUR"}))
     )

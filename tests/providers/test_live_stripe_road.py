@@ -5,17 +5,39 @@ webhook; a decline; failover between two Stripe accounts; a forged notification.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 import requests
 
-from kadosei.models import Attempt, Event, PaymentSession, ProviderNotification
+from kadosei.extensions import db
+from kadosei.models import Event, PaymentSession, ProviderNotification
 from kadosei.services.checkout_links import notification_url
+from kadosei.services.session_expiry import expire_due_sessions
 from tests.fakes import fixtures as fake_psps
-from tests.fakes.loopback import flask_client_sender
 from tests.fakes.stripe_api import StripeApiFake
-from tests.payments.payments_support import path_of, run_jobs, session_body
+from tests.payments.payments_support import path_of
+from tests.providers.live_accounts import stripe_account
+from tests.providers.live_road import (
+    NO_SANDBOXES,
+    accounts_for,
+    app_config_for,
+    assert_refused,
+    attempts_of,
+    back_at_kadosei,
+    checkout_failing_over,
+    create_session,
+    failover_setup,
+    live_checkout,
+    live_key,
+    paid_in_test_mode,
+    past_expiry,
+    pay_on_the_fake,
+    session_row,
+    wire,
+)
 from tests.webhooks import webhook_support
 
 stripe_api = fake_psps.stripe_api
@@ -23,30 +45,7 @@ start_fake = fake_psps.start_fake
 receiver = webhook_support.receiver
 
 
-def stripe_account(name: str, fake: StripeApiFake, mode: str, monkeypatch) -> dict:
-    prefix = name.upper()
-    monkeypatch.setenv(f"{prefix}_SECRET_KEY", fake.secret_key)
-    monkeypatch.setenv(f"{prefix}_WHSEC", fake.webhook_secret)
-    return {
-        "name": name,
-        "type": "stripe",
-        "mode": mode,
-        "credentials": {
-            "secret_key": f"env:{prefix}_SECRET_KEY",
-            "webhook_secret": f"env:{prefix}_WHSEC",
-        },
-        "api_base": fake.url,
-        "timeout_seconds": 2,
-    }
-
-
 LIVE_EU = {"accounts": [("stripe_eu", "live")]}
-NO_SANDBOXES = {
-    "rules": [
-        {"kind": "disable_provider", "provider": name, "note": "Stripe only"}
-        for name in ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit")
-    ]
-}
 
 
 @pytest.fixture
@@ -59,7 +58,7 @@ def setup(request) -> dict:
 @pytest.fixture
 def fakes(setup, stripe_api, start_fake) -> dict[str, StripeApiFake]:
     """One fake Stripe per account, by account name (the first is ``stripe_api``)."""
-    names = [name for name, _ in setup["accounts"]]
+    names = [name for name, *_ in setup["accounts"]]
     return {
         name: stripe_api if i == 0 else start_fake(StripeApiFake) for i, name in enumerate(names)
     }
@@ -67,53 +66,8 @@ def fakes(setup, stripe_api, start_fake) -> dict[str, StripeApiFake]:
 
 @pytest.fixture
 def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
-    accounts = [
-        stripe_account(name, fakes[name], mode, monkeypatch) for name, mode in setup["accounts"]
-    ]
-    config = {
-        "REDIS_URL": redis_url,
-        "KADOSEI_PROVIDERS": json.dumps({"providers": accounts}),
-        "KADOSEI_WEBHOOK_ALLOW_PRIVATE": True,
-        "KADOSEI_WEBHOOK_TIMEOUT": 2.0,
-    }
-    if setup.get("rules"):
-        config["KADOSEI_ROUTING"] = json.dumps(setup["rules"])
-    return config
-
-
-def wire(fake: StripeApiFake, name: str, client) -> None:
-    """Stripe's dashboard webhook endpoint for the account, pointing at kadosei."""
-    fake.notification_url = f"https://kadosei.test/providers/{name}/notifications"
-    fake.sender = flask_client_sender(client)
-    fake.hold_notifications = True  # delivered by the test, from the test's thread
-
-
-def live_key(factories, mode: str = "live"):
-    merchant, user = factories.make_merchant()
-    application = factories.make_application(merchant)
-    _, key = factories.make_api_key(application, mode)
-    return application, user, key
-
-
-def create_session(client, factories, key, **overrides) -> dict:
-    answer = client.post(
-        "/api/v1/payment_sessions",
-        json=session_body(**overrides),
-        headers=factories.key_headers(key),
-    )
-    assert answer.status_code == 201, answer.get_json()
-    return answer.get_json()
-
-
-def pay_on_the_fake(hosted_url: str, card: str) -> requests.Response:
-    """The customer's browser on the fake's hosted page: the form, then pay."""
-    page = requests.get(hosted_url, timeout=5)
-    assert page.status_code == 200 and "card_number" in page.text
-    return requests.post(hosted_url, data={"card_number": card}, allow_redirects=False, timeout=5)
-
-
-def attempts_of(session: dict) -> list[Attempt]:
-    return Attempt.query.filter_by(session_id=session["id"]).order_by(Attempt.pk).all()
+    accounts = accounts_for(setup, fakes, stripe_account, monkeypatch)
+    return app_config_for(redis_url, accounts, setup.get("rules"))
 
 
 def test_a_live_session_is_paid_through_stripe(client, factories, stripe_api):
@@ -164,27 +118,38 @@ def test_a_test_mode_account_takes_a_test_key_and_the_merchant_gets_a_verified_w
     configured rules, so routing has only the Stripe account); the merchant's test endpoint
     on 127.0.0.1 receives the verified webhook (live endpoints must be public https)."""
     wire(stripe_api, "stripe_eu", client)
-    application, user, key = live_key(factories, "test")
-    created = client.post(
-        f"/api/v1/applications/{application.id}/webhook_endpoints",
-        json={"url": receiver.url, "mode": "test", "events": ["payment_session.succeeded"]},
-        headers=factories.jwt_headers(user),
+    payload = paid_in_test_mode(client, factories, stripe_api, receiver)
+    row = PaymentSession.query.filter_by(id=payload["data"]["object"]["id"]).one()
+    assert row.provider == "stripe_eu"
+
+
+def test_the_customer_cancels_on_stripes_page(client, factories, stripe_api):
+    wire(stripe_api, "stripe_eu", client)
+    session, hosted = live_checkout(client, factories)
+    page = requests.get(hosted, timeout=5).text
+    cancel_link = re.search(r"class='cancel' href='([^']+)'", page).group(1)
+
+    assert back_at_kadosei(client, html.unescape(cancel_link)).startswith(
+        "https://shop.example/cart"
     )
-    assert created.status_code == 201, created.get_json()
-    secret = created.get_json()["secret"]
-    session = create_session(client, factories, key)
+    assert session_row(session).status == "canceled"
+    assert stripe_api.sessions[hosted.rsplit("/", 1)[1]]["status"] == "expired"
+    stripe_api.deliver_pending()  # Stripe's checkout.session.expired changes nothing more
+    assert session_row(session).status == "canceled"
 
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
-    assert hosted.startswith(f"{stripe_api.url}/pay/")
-    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
-    stripe_api.deliver_pending()
-    run_jobs(client.application)  # the merchant's webhook delivery
 
-    (request,) = receiver.wait_for(1)
-    payload = request.verify(secret)
-    assert payload["type"] == "payment_session.succeeded" and payload["mode"] == "test"
-    assert payload["data"]["object"]["id"] == session["id"]
-    assert payload["data"]["object"]["status"] == "succeeded"
+def test_an_expired_session_expires_the_checkout_session_at_stripe(client, factories, stripe_api):
+    wire(stripe_api, "stripe_eu", client)
+    session, hosted = live_checkout(client, factories)
+    past_expiry(session)
+
+    assert expire_due_sessions() == 1
+
+    sid = hosted.rsplit("/", 1)[1]
+    assert len(stripe_api.requests_to("POST", f"/v1/checkout/sessions/{sid}/expire")) == 1
+    assert stripe_api.sessions[sid]["status"] == "expired"
+    assert session_row(session).status == "expired"
+    assert Event.query.filter_by(type="payment_session.expired", mode="live").count() == 1
 
 
 def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe_api):
@@ -204,37 +169,24 @@ def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe
     assert "insufficient_funds" in json.dumps(shown)
 
 
-@pytest.mark.parametrize(
-    "setup",
-    [
-        {
-            "accounts": [("stripe_eu", "live"), ("stripe_us", "live")],
-            "rules": {"rules": [{"kind": "fixed_split", "weights": {"stripe_eu": 100}}]},
-        }
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("setup", [failover_setup("stripe_eu", "stripe_us")], indirect=True)
 def test_a_5xx_at_creation_fails_over_to_the_other_stripe_account(client, factories, fakes):
     eu, us = fakes["stripe_eu"], fakes["stripe_us"]
     wire(us, "stripe_us", client)
     eu.fail_next(503)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
-    assert hosted.startswith(f"{us.url}/pay/")
-    failed, taken = attempts_of(session)
-    assert (failed.provider, failed.status, failed.error_code) == (
-        "stripe_eu",
-        "error",
-        "provider_error",
+    session, hosted = checkout_failing_over(
+        client, factories, fakes, "stripe_eu", "provider_error", "stripe_us"
     )
-    assert (taken.provider, taken.status) == ("stripe_us", "pending")
-    assert taken.explanation["failover_after"] == ["stripe_eu"]
     assert len(eu.requests_to("POST", "/v1/checkout/sessions")) == 1
     assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
     us.deliver_pending()
-    assert PaymentSession.query.filter_by(id=session["id"]).one().status == "succeeded"
+    assert session_row(session).status == "succeeded"
+
+
+@pytest.mark.parametrize("setup", [failover_setup("stripe_eu", "stripe_us", 0.5)], indirect=True)
+def test_a_timeout_at_creation_fails_over_to_the_other_stripe_account(client, factories, fakes):
+    fakes["stripe_eu"].hang_next(2)
+    checkout_failing_over(client, factories, fakes, "stripe_eu", "provider_timeout", "stripe_us")
 
 
 def test_a_notification_that_needs_stripe_while_it_is_down_is_a_503_and_is_applied_later(
@@ -290,21 +242,9 @@ def test_a_forged_notification_is_refused_and_changes_nothing(client, factories,
 
 def test_live_mode_without_an_account_for_the_currency_is_no_provider_available(client, factories):
     _, _, key = live_key(factories)
-    answer = client.post(
-        "/api/v1/payment_sessions",
-        json=session_body(currency="XOF", amount=5000),
-        headers=factories.key_headers(key),
-    )
-    assert answer.status_code == 422
-    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    assert_refused(client, factories, key, currency="XOF", amount=5000)
     # KWD Stripe takes, but not an amount it cannot express (three decimals must end in 0).
-    answer = client.post(
-        "/api/v1/payment_sessions",
-        json=session_body(currency="KWD", amount=1235),
-        headers=factories.key_headers(key),
-    )
-    assert answer.status_code == 422
-    assert answer.get_json()["error"]["code"] == "no_provider_available"
+    assert_refused(client, factories, key, currency="KWD", amount=1235)
     assert PaymentSession.query.count() == 0
     assert create_session(client, factories, key)["mode"] == "live"  # EUR: the account takes it
     assert create_session(client, factories, key, currency="KWD", amount=1230)["amount"] == 1230
@@ -351,7 +291,6 @@ def test_credentials_never_reach_the_database_the_logs_or_the_portal(
 
     from sqlalchemy import select
 
-    from kadosei.extensions import db
     from kadosei.providers.registry import get_provider
     from tests.routing_service.routing_service_support import signed_in_browser
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import UTC
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import Adyen
-import requests
 from Adyen.exceptions import AdyenAPIResponseError, AdyenError
 
 from kadosei.providers.adyen.notifications import fact_of, verified_items
 from kadosei.providers.adyen.tables import (
     DECLINES,
     DEFAULT_FEES,
+    METHOD_CURRENCIES,
     METHOD_TYPES,
     NOT_EXACT,
     SESSION_STATUSES,
@@ -33,10 +35,10 @@ from kadosei.providers.base import (
     ProviderAccount,
     ProviderBadRequest,
     ProviderError,
-    ProviderTimeout,
     RefundRequest,
     RefundStatus,
 )
+from kadosei.providers.failures import provider_call, refused
 
 NOTIFICATION_ACK = (200, "[accepted]", "text/plain")
 
@@ -73,11 +75,13 @@ class AdyenProvider(Provider):
     def capabilities(self) -> Capabilities:
         account = self.account
         methods = account.methods if account.methods is not None else frozenset(METHOD_TYPES)
+        per_method = METHOD_CURRENCIES if account.currencies is None else {}
         return Capabilities(
             modes=frozenset({account.mode}),  # an account serves one kadosei mode (§10)
             methods=methods & frozenset(METHOD_TYPES),
             currencies=account.currencies,
             fees=dict(account.fees) if account.fees is not None else DEFAULT_FEES,
+            method_currencies={m: c for m, c in per_method.items() if m in methods},
         )
 
     def ineligible_reason(self, mode: str, method: str, currency: str) -> str | None:
@@ -150,6 +154,21 @@ class AdyenProvider(Provider):
             payment_reference=psp,
         )
 
+    def status_on_return(
+        self, provider_reference: str, returned: Mapping[str, str]
+    ) -> PaymentStatus:
+        """Adyen puts ``sessionId`` and ``sessionResult`` on the return URL: with them kadosei
+        asks Adyen how the session ended (a cancel or a refusal sends no notification of its
+        own). ``completed`` stays ``pending`` here: only the AUTHORISATION notification says
+        whether the payment was captured or held."""
+        result = returned.get("sessionResult")
+        if not result or returned.get("sessionId") != provider_reference:
+            return self.get_status(provider_reference)
+        reported = self.session_status(provider_reference, result)
+        if reported.status == "authorized":
+            return replace(reported, status="pending")
+        return reported
+
     def expire_checkout(self, provider_reference: str) -> PaymentStatus:
         """Adyen cannot end a session early: reported ``expired`` locally (module docstring)."""
         return PaymentStatus(
@@ -217,6 +236,12 @@ class AdyenProvider(Provider):
             provider_reference=provider_reference,
         )
 
+    def check_credentials(self) -> None:
+        """One harmless authenticated call (the merchant account's payment methods);
+        ProviderError if the key or the merchant account does not work."""
+        with self._mapped_errors("list the payment methods"):
+            self._payments.payment_methods({"merchantAccount": self._merchant_account})
+
     # -- Adyen → kadosei -----------------------------------------------------------------------
 
     def read_notification(self, body: bytes, headers: Mapping[str, str]) -> NotificationFacts:
@@ -247,27 +272,19 @@ class AdyenProvider(Provider):
             raise ProviderBadRequest(f"Adyen cannot take {currency} amounts exactly")
         return to_adyen_amount(amount, currency)
 
-    @contextmanager
-    def _mapped_errors(self, doing: str) -> Iterator[None]:
+    def _mapped_errors(self, doing: str) -> AbstractContextManager[None]:
         """SDK and HTTP failures as the provider interface's errors, without credentials."""
-        try:
-            yield
-        except requests.Timeout:
-            raise ProviderTimeout(f"Adyen did not answer in time to {doing}") from None
-        except requests.RequestException as exc:
-            kind = type(exc).__name__
-            raise ProviderError(f"Adyen could not be reached to {doing} ({kind})") from None
-        except AdyenAPIResponseError as exc:
-            raise _http_error(exc, doing) from None
-        except AdyenError:
-            raise ProviderError(f"Adyen is not configured to {doing} (live_url_prefix?)") from None
+        read = partial(_sdk_failure, self.display_name, doing)
+        return provider_call(self.display_name, doing, read)
 
 
-def _http_error(exc: AdyenAPIResponseError, doing: str) -> ProviderError:
-    status = exc.status_code if isinstance(exc.status_code, int) else 0
-    detail = f"Adyen refused to {doing}: HTTP {status}"
-    if isinstance(exc.message, dict):
-        detail += f" {exc.message.get('errorCode', '')} {exc.message.get('message', '')}".rstrip()
-    if 400 <= status < 500:
-        return ProviderBadRequest(detail)
-    return ProviderError(detail)
+def _sdk_failure(display_name: str, doing: str, exc: Exception) -> ProviderError | None:
+    if isinstance(exc, AdyenAPIResponseError):
+        status = exc.status_code if isinstance(exc.status_code, int) else 0
+        detail = ""
+        if isinstance(exc.message, dict):
+            detail = f"{exc.message.get('errorCode', '')} {exc.message.get('message', '')}"
+        return refused(display_name, doing, status, detail.strip())
+    if isinstance(exc, AdyenError):
+        return ProviderError(f"{display_name} is not configured to {doing} (live_url_prefix?)")
+    return None

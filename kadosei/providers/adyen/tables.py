@@ -14,6 +14,13 @@ METHOD_TYPES = {
     "paypal": "paypal",
     "klarna": "klarna",
 }
+# Methods that take one currency only (docs.adyen.com/payment-methods: iDEAL, Bancontact and
+# SEPA Direct Debit are euro schemes); the others take what the account takes.
+METHOD_CURRENCIES = {
+    "ideal": frozenset({"EUR"}),
+    "bancontact": frozenset({"EUR"}),
+    "sepa_debit": frozenset({"EUR"}),
+}
 # Approximate list prices (adyen.com/pricing: €0.11 processing fee plus the method's fee;
 # cards are interchange++, shown as an average). An account's own ``fees`` replace them.
 DEFAULT_FEES = {
