@@ -197,6 +197,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KADOSEI_QUEUE_NAME", str, "kadosei", "RQ queue name", env="KADOSEI_QUEUE_NAME"),
     Setting(
+        "KADOSEI_METRICS_TOKEN",
+        str,
+        None,
+        "bearer token `/metrics` requires (unset: `/metrics` needs none)",
+        env="KADOSEI_METRICS_TOKEN",
+        shown="unset",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        str,
+        None,
+        "folder where each gunicorn process writes its metrics so `/metrics` adds them up "
+        "(`gunicorn.conf.py` sets one; it must be emptied before gunicorn starts)",
+        env="PROMETHEUS_MULTIPROC_DIR",
+        shown="unset: one process's own metrics",
+    ),
+    Setting(
         "KADOSEI_EMBEDDED_QUEUE_PORT",
         int,
         16379,

@@ -99,3 +99,11 @@ class ProviderUnavailable(KadoseiError):
     status = 503
     type = "api_error"
     code = "provider_unavailable"
+
+
+class ServiceUnavailable(KadoseiError):
+    """kadosei's own database could not be reached: nothing was written; retry after a moment."""
+
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"
