@@ -292,9 +292,20 @@ class Cluster:
         )
         return done.returncode == 0
 
+    def stop_postgres(self) -> None:
+        """A fast shutdown (connections cut, nothing lost), as a restart or failover does."""
+        subprocess.run(
+            _as_postgres(
+                [str(_postgres_bin() / "pg_ctl"), "-D", str(self.pg_data), "-m", "fast", "stop"]
+            ),
+            capture_output=True,
+            timeout=60,
+        )
+        self.stop_process("postgres", timeout=30)
+
     def restart_postgres(self, down_for: float = 0.0) -> None:
-        """Stop PostgreSQL at once (connections cut), wait ``down_for``, start it again."""
-        self.stop_process("postgres", signal.SIGINT)  # fast shutdown
+        """Stop PostgreSQL, wait ``down_for`` seconds, start it again."""
+        self.stop_postgres()
         time.sleep(down_for)
         self.start_postgres()
 

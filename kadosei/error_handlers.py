@@ -9,7 +9,7 @@ import time
 from flask import Flask, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from kadosei.errors import KadoseiError, RateLimited, ServiceUnavailable
@@ -92,10 +92,14 @@ def handle_csrf(error: CSRFError):
 def handle_database_unavailable(error: OperationalError):
     """The database is unreachable (restarting, failing over): a clean ``503`` with
     ``Retry-After``; the pool reconnects by itself once it is back."""
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone: the pool replaces it on the next checkout
+        db.session().invalidate()
     log.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
     unavailable = ServiceUnavailable(
-        "kadosei cannot reach its database just now; nothing was changed, retry shortly",
+        "kadosei cannot reach its database just now; retry shortly (with the same "
+        "Idempotency-Key, if the request had one)",
         headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
     )
     if is_json_path(request.path):

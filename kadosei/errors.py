@@ -107,3 +107,12 @@ class ServiceUnavailable(KadoseiError):
     status = 503
     type = "api_error"
     code = "service_unavailable"
+
+
+class NotificationTooEarly(KadoseiError):
+    """A verified notification about a payment kadosei is still creating: refused, so that the
+    provider sends it again once kadosei has stored the payment."""
+
+    status = 503
+    type = "api_error"
+    code = "notification_too_early"

@@ -65,19 +65,26 @@ def _request_context() -> dict[str, str | None]:
     session_id = view_args.get("session_id")
     return {
         "request_id": g.get("request_id"),
-        "merchant_id": _merchant_id(merchant) or getattr(application, "merchant_id", None),
-        "application_id": getattr(application, "id", None) or view_args.get("app_id"),
+        "merchant_id": _merchant_id(merchant) or _loaded(application, "merchant_id"),
+        "application_id": _loaded(application, "id") or view_args.get("app_id"),
         "session_id": session_id if isinstance(session_id, str) else None,
     }
 
 
+def _loaded(row: object, attribute: str) -> str | None:
+    """An attribute a row already holds; never a database query (logging must not fail, nor
+    touch the database, which may be the very thing that is down)."""
+    value = getattr(row, "__dict__", {}).get(attribute)
+    return value if isinstance(value, str) else None
+
+
 def _merchant_id(holder: object) -> str | None:
     """A merchant's id, or a user's merchant's id (anonymous users have none)."""
-    merchant_id = getattr(holder, "merchant_id", None)
-    if isinstance(merchant_id, str):
+    merchant_id = _loaded(holder, "merchant_id")
+    if merchant_id:
         return merchant_id
-    merchant_id = getattr(holder, "id", None)
-    return merchant_id if isinstance(merchant_id, str) and merchant_id.startswith("mer") else None
+    merchant_id = _loaded(holder, "id")
+    return merchant_id if merchant_id and merchant_id.startswith("mer") else None
 
 
 class JsonFormatter(logging.Formatter):

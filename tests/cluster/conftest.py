@@ -10,9 +10,11 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -31,11 +33,13 @@ def _missing() -> str | None:
     return None
 
 
-def start_cluster(tmp_path_factory, name: str, **options) -> Cluster:
+def start_cluster(name: str, **options) -> Cluster:
+    """A cluster in a folder of its own (kept after the run when ``KADOSEI_KEEP_CLUSTER`` is
+    set, to read its logs)."""
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    cluster = Cluster(tmp_path_factory.mktemp(name), **options)
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix=f"kadosei-{name}-")), **options)
     started = time.monotonic()
     cluster.start()
     print(f"\n{name}: cluster up in {time.monotonic() - started:.1f} s")
@@ -183,3 +187,11 @@ def add_endpoint(api: Api, app_id: str, url: str) -> dict:
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def stop_cluster(cluster: Cluster) -> None:
+    cluster.stop()
+    if not os.environ.get("KADOSEI_KEEP_CLUSTER"):
+        shutil.rmtree(cluster.base, ignore_errors=True)
+    else:
+        print(f"\ncluster kept in {cluster.base}")

@@ -19,16 +19,17 @@ from tests.cluster.conftest import (
     merchant_key,
     session_body,
     start_cluster,
+    stop_cluster,
 )
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory, "instances", sweep_interval=2.0)
+def cluster():
+    cluster = start_cluster("instances", sweep_interval=2.0)
     try:
         yield cluster
     finally:
-        cluster.stop()
+        stop_cluster(cluster)
 
 
 @pytest.fixture(scope="module")

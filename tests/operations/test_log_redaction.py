@@ -63,6 +63,7 @@ def test_a_request_log_line_names_the_merchant_application_and_session(app, clie
 
         request.view_args = {"session_id": created["id"]}
         g.request_id = "req_test1234"
+        assert application.id and application.merchant_id  # loaded, as the API key's is
         g.application = application
         record = logging.LogRecord(
             "kadosei.test", logging.INFO, __file__, 1, "customer %s", ("ann@shop.example",), None
