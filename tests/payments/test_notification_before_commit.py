@@ -54,9 +54,7 @@ def test_a_notification_before_the_attempt_is_stored_is_refused_then_applied(
     assert [n.effect for n in ProviderNotification.query] == ["applied"]
 
 
-def test_a_notification_about_a_truly_unknown_payment_is_acknowledged(
-    client, merchant, customer
-):
+def test_a_notification_about_a_truly_unknown_payment_is_acknowledged(client, merchant, customer):
     session = merchant.create_session()
     customer.go_to_hosted_page(session)
     attempt = Attempt.query.filter_by(session_id=session["id"]).one()
