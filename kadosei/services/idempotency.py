@@ -1,20 +1,23 @@
-"""``Idempotency-Key`` for session creation: one unique row per (application, mode, key).
+"""``Idempotency-Key``: one unique row per (application, mode, key).
 
-The row is inserted ``in_progress`` in its own short transaction *before* the work, so the
+The row is inserted ``in_progress`` at the start of the request's own transaction, so the
 database's unique constraint decides which of several concurrent requests runs; the others
-see the row and get the stored response, ``idempotency_key_in_use`` or
-``idempotency_key_reused``. Only a success is kept: a refused request deletes its row.
+meet the row and get the stored response, ``idempotency_key_in_use`` or
+``idempotency_key_reused``. The work and the completed row commit together — one commit per
+request — and only a success is kept: a refused request rolls its claim back with its work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kadosei.errors import IdempotencyConflict, invalid
 from kadosei.extensions import db
@@ -26,6 +29,9 @@ KEEP_FOR = timedelta(hours=24)
 # An in-progress row older than this was left by a crashed request: its work never committed
 # (the result and the row's completion commit together), so a retry may take it over.
 ABANDONED_AFTER = timedelta(seconds=60)
+# How long a concurrent duplicate waits for the first request's answer before it is told the
+# key is in use (PostgreSQL; a session is created in a few milliseconds).
+CLAIM_WAIT = timedelta(milliseconds=250)
 
 
 @dataclass(frozen=True)
@@ -52,19 +58,30 @@ def check_key(key: str) -> str:
 def claim(application_id: str, mode: str, key: str, fingerprint: str) -> StoredResponse | None:
     """Claim ``key`` for this request (``None``), or return the first request's response.
 
-    Commits the claim at once. Raises ``IdempotencyConflict`` while another request holds the
-    key, or when the key was used with a different body.
+    The claim joins the caller's transaction (flushed, not committed): the request's work and
+    its stored response commit together, in one transaction, and a request that fails leaves
+    nothing behind by rolling back. A concurrent duplicate meets the uncommitted claim under
+    the unique constraint: on PostgreSQL it waits at most ``CLAIM_WAIT`` for it (the first
+    request's answer, if it finishes by then) and is otherwise ``idempotency_key_in_use``; on
+    SQLite writers take turns, so it gets the first answer. Raises ``IdempotencyConflict`` when
+    the key was used with a different body.
     """
     for _ in range(3):
         record = IdempotencyRecord(
             application_id=application_id, mode=mode, key=key, request_hash=fingerprint
         )
-        db.session.add(record)
         try:
-            db.session.commit()
+            with _waiting_at_most(CLAIM_WAIT):
+                db.session.add(record)
+                db.session.flush()
             return None
         except IntegrityError:
             db.session.rollback()
+        except OperationalError as exc:
+            db.session.rollback()
+            if not _lock_timeout(exc):
+                raise
+            raise _in_use() from None
         existing = _find(application_id, mode, key)
         if existing is None:
             continue  # the holder was refused and let go of the key: try again
@@ -77,14 +94,32 @@ def claim(application_id: str, mode: str, key: str, fingerprint: str) -> StoredR
             return StoredResponse(existing.response_code or 200, existing.response_body or {})
         if _take_over_abandoned(existing):
             return None
-        raise IdempotencyConflict(
-            "A request with this Idempotency-Key is still being processed; retry shortly",
-            code="idempotency_key_in_use",
-        )
-    raise IdempotencyConflict(
+        raise _in_use()
+    raise _in_use()
+
+
+def _in_use() -> IdempotencyConflict:
+    return IdempotencyConflict(
         "A request with this Idempotency-Key is still being processed; retry shortly",
         code="idempotency_key_in_use",
     )
+
+
+@contextmanager
+def _waiting_at_most(wait: timedelta) -> Iterator[None]:
+    """On PostgreSQL, wait at most ``wait`` for a row lock (then the statement fails with
+    ``lock_not_available``), for the statements inside only."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        milliseconds = int(wait.total_seconds() * 1000)
+        db.session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
+    yield
+    if postgres:
+        db.session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+
+
+def _lock_timeout(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "55P03"  # lock_not_available
 
 
 def complete(application_id: str, mode: str, key: str, response: StoredResponse) -> None:
@@ -134,6 +169,9 @@ def _find(application_id: str, mode: str, key: str) -> IdempotencyRecord | None:
 
 
 def _take_over_abandoned(record: IdempotencyRecord) -> bool:
+    """A claim committed but never completed (left by an older version of kadosei, whose
+    claims committed on their own): taken over once it is old enough, in the caller's
+    transaction."""
     now = utcnow()
     taken = db.session.execute(
         update(IdempotencyRecord)
@@ -145,5 +183,4 @@ def _take_over_abandoned(record: IdempotencyRecord) -> bool:
         .values(created_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return bool(taken.rowcount)
