@@ -19,6 +19,7 @@ DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 # Outward URLs (checkout, provider return, HTTPS redirects) never come from a request's host:
 # without KADOSEI_PUBLIC_URL, development and tests use this fixed loopback base.
 LOCAL_PUBLIC_URL = "http://127.0.0.1:5000"
+LOCK_TIMEOUT_MS = 5000
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +52,14 @@ def _production(config: Mapping[str, Any]) -> bool:
 
 def _development(config: Mapping[str, Any]) -> bool:
     return config["KADOSEI_ENV"] == "development"
+
+
+def _postgres_lock_timeout(config: Mapping[str, Any]) -> dict:
+    """A request never hangs on a row lock: after 5 s it fails (``lock_not_available``), which
+    the caller turns into a clear answer (``idempotency_key_in_use``, or a 503 to retry)."""
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return {}
+    return {"connect_args": {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"}}
 
 
 @dataclass(frozen=True)
@@ -304,8 +313,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SQLALCHEMY_ENGINE_OPTIONS",
         dict,
-        lambda c: {"pool_pre_ping": True},
-        "engine options",
+        lambda c: {"pool_pre_ping": True, **_postgres_lock_timeout(c)},
+        "engine options (on PostgreSQL: no statement waits more than 5 s for a lock)",
     ),
     Setting(
         "RATELIMIT_STORAGE_URI",

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kadosei.errors import IdempotencyConflict, invalid
@@ -29,9 +27,6 @@ KEEP_FOR = timedelta(hours=24)
 # An in-progress row older than this was left by a crashed request: its work never committed
 # (the result and the row's completion commit together), so a retry may take it over.
 ABANDONED_AFTER = timedelta(seconds=60)
-# How long a concurrent duplicate waits for the first request's answer before it is told the
-# key is in use (PostgreSQL; a session is created in a few milliseconds).
-CLAIM_WAIT = timedelta(milliseconds=250)
 
 
 @dataclass(frozen=True)
@@ -61,27 +56,26 @@ def claim(application_id: str, mode: str, key: str, fingerprint: str) -> StoredR
     The claim joins the caller's transaction (flushed, not committed): the request's work and
     its stored response commit together, in one transaction, and a request that fails leaves
     nothing behind by rolling back. A concurrent duplicate meets the uncommitted claim under
-    the unique constraint: on PostgreSQL it waits at most ``CLAIM_WAIT`` for it (the first
-    request's answer, if it finishes by then) and is otherwise ``idempotency_key_in_use``; on
-    SQLite writers take turns, so it gets the first answer. Raises ``IdempotencyConflict`` when
-    the key was used with a different body.
+    the unique constraint: on PostgreSQL it waits for it at most the lock timeout (5 s) and
+    gets the first request's answer, else ``idempotency_key_in_use``; on SQLite writers take
+    turns, so it gets the first answer. Raises ``IdempotencyConflict`` when the key was used
+    with a different body.
     """
     for _ in range(3):
         record = IdempotencyRecord(
             application_id=application_id, mode=mode, key=key, request_hash=fingerprint
         )
         try:
-            with _waiting_at_most(CLAIM_WAIT):
-                db.session.add(record)
-                db.session.flush()
+            db.session.add(record)
+            db.session.flush()
             return None
         except IntegrityError:
             db.session.rollback()
         except OperationalError as exc:
             db.session.rollback()
-            if not _lock_timeout(exc):
+            if not waited_too_long(exc):
                 raise
-            raise _in_use() from None
+            raise key_in_use() from None
         existing = _find(application_id, mode, key)
         if existing is None:
             continue  # the holder was refused and let go of the key: try again
@@ -94,32 +88,56 @@ def claim(application_id: str, mode: str, key: str, fingerprint: str) -> StoredR
             return StoredResponse(existing.response_code or 200, existing.response_body or {})
         if _take_over_abandoned(existing):
             return None
-        raise _in_use()
-    raise _in_use()
+        raise key_in_use()
+    raise key_in_use()
 
 
-def _in_use() -> IdempotencyConflict:
+def key_in_use() -> IdempotencyConflict:
     return IdempotencyConflict(
         "A request with this Idempotency-Key is still being processed; retry shortly",
         code="idempotency_key_in_use",
     )
 
 
-@contextmanager
-def _waiting_at_most(wait: timedelta) -> Iterator[None]:
-    """On PostgreSQL, wait at most ``wait`` for a row lock (then the statement fails with
-    ``lock_not_available``), for the statements inside only."""
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        milliseconds = int(wait.total_seconds() * 1000)
-        db.session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
-    yield
-    if postgres:
-        db.session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
-
-
-def _lock_timeout(error: OperationalError) -> bool:
+def waited_too_long(error: OperationalError) -> bool:
     return getattr(error.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+def record_response(
+    application_id: str, mode: str, key: str, fingerprint: str, response: StoredResponse
+) -> None:
+    """For work done in one transaction (session creation): the key and its response, added
+    to the caller's transaction at the end. If another request has the key, the commit fails
+    with ``IntegrityError``; the caller rolls back and asks ``earlier_response``."""
+    db.session.add(
+        IdempotencyRecord(
+            application_id=application_id,
+            mode=mode,
+            key=key,
+            request_hash=fingerprint,
+            status="completed",
+            response_code=response.status,
+            response_body=response.body,
+        )
+    )
+
+
+def earlier_response(
+    application_id: str, mode: str, key: str, fingerprint: str
+) -> StoredResponse | None:
+    """What the request holding ``key`` answered (``None``: it let go of the key after all);
+    ``IdempotencyConflict`` for another body or a request still running."""
+    existing = _find(application_id, mode, key)
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used with a different request body",
+            code="idempotency_key_reused",
+        )
+    if existing.status == "completed":
+        return StoredResponse(existing.response_code or 200, existing.response_body or {})
+    raise key_in_use()
 
 
 def complete(application_id: str, mode: str, key: str, response: StoredResponse) -> None:

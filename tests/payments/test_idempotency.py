@@ -209,7 +209,7 @@ def test_a_duplicate_of_a_request_still_running_is_409_in_use_on_postgresql(
 
     assert response.status_code == 409
     assert response.json["error"]["code"] == "idempotency_key_in_use"
-    assert waited < 5
+    assert waited < 10  # the lock timeout (5 s), not forever
     assert merchant.create(body, key="running").status_code == 201  # the key is free again
     assert PaymentSession.query.count() == 1
 
