@@ -26,3 +26,29 @@ proxy_protocol = "off"
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
+
+# -- Metrics: every worker process writes its samples to one folder, so that /metrics adds up
+# all of them whichever process answers the scrape (prometheus_client's multiprocess mode).
+# Set here, in the master, before any worker imports kadosei; emptied at each start.
+import glob  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kadosei-metrics-")
+
+
+def on_starting(server):
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+# -- Graceful shutdown: on SIGTERM the master stops accepting, lets each worker finish the
+# requests in flight for up to this many seconds, then stops them.
+graceful_timeout = 30

@@ -124,10 +124,12 @@ def prepare_bare(database_url: str) -> None:
     engine.dispose()
 
 
-def prepare_kadosei(tree: Path, database_url: str, port: int, workers: int) -> tuple:
+def prepare_kadosei(
+    tree: Path, database_url: str, port: int, workers: int, redis_url: str = ""
+) -> tuple:
     """Migrate ``tree``'s schema into ``database_url``, start it under gunicorn, and make a
     merchant (CLI), an application and a test key (management API). Returns (server, secret)."""
-    env = {**os.environ, **kadosei_env(database_url)}
+    env = {**os.environ, **kadosei_env(database_url, redis_url)}
     flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], cwd=tree, env=env, check=True, capture_output=True)
     subprocess.run(
@@ -135,7 +137,7 @@ def prepare_kadosei(tree: Path, database_url: str, port: int, workers: int) -> t
          "--password", "bench-password-1"],
         cwd=tree, env=env, check=True, capture_output=True,
     )  # fmt: skip
-    server = start_gunicorn(tree, "wsgi:app", port, workers, kadosei_env(database_url))
+    server = start_gunicorn(tree, "wsgi:app", port, workers, kadosei_env(database_url, redis_url))
     https = {"Content-Type": "application/json", "X-Forwarded-Proto": "https"}
     login = _call(port, "/api/v1/auth/login", https, {
         "email": "bench@example.com", "password": "bench-password-1"})  # fmt: skip
@@ -158,10 +160,10 @@ def _call(port: int, path: str, headers: dict, body: dict) -> dict:
     return json.loads(payload)
 
 
-def kadosei_env(database_url: str) -> dict:
+def kadosei_env(database_url: str, redis_url: str = "") -> dict:
     return {
         "DATABASE_URL": database_url,
-        "REDIS_URL": "",
+        "REDIS_URL": redis_url,
         "KADOSEI_ENV": "production",
         "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-hs256",
         "KADOSEI_PUBLIC_URL": "https://kadosei.bench",

@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from kadosei.api.notifications import notifications_bp
     from kadosei.checkout import bp as checkout_bp
     from kadosei.docs import bp as docs_bp
+    from kadosei.ops import bp as ops_bp
     from kadosei.portal import bp as portal_bp
     from kadosei.sandbox import init_sandbox
     from kadosei.services.accounts import may_operate
@@ -138,7 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     for json_bp in (api_bp, notifications_bp):
         csrf.exempt(json_bp)
         app.register_blueprint(json_bp)
-    for page_bp in (portal_bp, checkout_bp, docs_bp):
+    for page_bp in (portal_bp, checkout_bp, docs_bp, ops_bp):
         app.register_blueprint(page_bp)
     # The sandbox PSPs serve their own pages; their back office trusts kadosei's operators.
     init_sandbox(app, may_operate=lambda: may_operate(current_user))

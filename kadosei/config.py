@@ -19,6 +19,7 @@ DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 # Outward URLs (checkout, provider return, HTTPS redirects) never come from a request's host:
 # without KADOSEI_PUBLIC_URL, development and tests use this fixed loopback base.
 LOCAL_PUBLIC_URL = "http://127.0.0.1:5000"
+LOCK_TIMEOUT_MS = 5000
 
 
 class ConfigError(RuntimeError):
@@ -84,6 +85,14 @@ def smtp_url(value: str) -> str:
     if parts.password:
         raise ConfigError("KADOSEI_SMTP_URL must not hold a password: set KADOSEI_SMTP_PASSWORD")
     return value.strip()
+
+
+def _postgres_lock_timeout(config: Mapping[str, Any]) -> dict:
+    """A request never hangs on a row lock: after 5 s it fails (``lock_not_available``), which
+    the caller turns into a clear answer (``idempotency_key_in_use``, or a 503 to retry)."""
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return {}
+    return {"connect_args": {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"}}
 
 
 @dataclass(frozen=True)
@@ -286,6 +295,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KADOSEI_QUEUE_NAME", str, "kadosei", "RQ queue name", env="KADOSEI_QUEUE_NAME"),
     Setting(
+        "KADOSEI_METRICS_TOKEN",
+        str,
+        None,
+        "bearer token `/metrics` requires (unset: `/metrics` needs none)",
+        env="KADOSEI_METRICS_TOKEN",
+        shown="unset",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        str,
+        None,
+        "folder where each gunicorn process writes its metrics so `/metrics` adds them up "
+        "(`gunicorn.conf.py` sets one; it must be emptied before gunicorn starts)",
+        env="PROMETHEUS_MULTIPROC_DIR",
+        shown="unset: one process's own metrics",
+    ),
+    Setting(
         "KADOSEI_EMBEDDED_QUEUE_PORT",
         int,
         16379,
@@ -392,8 +418,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SQLALCHEMY_ENGINE_OPTIONS",
         dict,
-        lambda c: {"pool_pre_ping": True},
-        "engine options",
+        lambda c: {"pool_pre_ping": True, **_postgres_lock_timeout(c)},
+        "engine options (on PostgreSQL: no statement waits more than 5 s for a lock)",
     ),
     Setting(
         "RATELIMIT_STORAGE_URI",

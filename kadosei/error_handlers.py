@@ -9,13 +9,15 @@ import time
 from flask import Flask, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from kadosei.errors import KadoseiError, RateLimited
-from kadosei.extensions import limiter
+from kadosei.errors import KadoseiError, RateLimited, ServiceUnavailable
+from kadosei.extensions import db, limiter
 from kadosei.http import is_json_path
 
 log = logging.getLogger("kadosei.errors")
+DATABASE_RETRY_AFTER = 5  # seconds: a restart or a failover is usually over by then
 
 HTTP_CODES = {
     400: ("invalid_request_error", "parameter_invalid"),
@@ -88,6 +90,25 @@ def handle_csrf(error: CSRFError):
     return _page(400, "Your form expired", "Please go back, reload the page and try again.")
 
 
+def handle_database_unavailable(error: OperationalError):
+    """The database is unreachable (restarting, failing over): a clean ``503`` with
+    ``Retry-After``; the pool reconnects by itself once it is back."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone: the pool replaces it on the next checkout
+        db.session().invalidate()
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    unavailable = ServiceUnavailable(
+        "kadosei cannot reach its database just now; retry shortly (with the same "
+        "Idempotency-Key, if the request had one)",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+    if is_json_path(request.path):
+        return handle_kadosei_error(unavailable)
+    body, status = _page(503, "Temporarily unavailable", "Please try again in a moment.")
+    return body, status, unavailable.headers
+
+
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -102,5 +123,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(KadoseiError, handle_kadosei_error)
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
     app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -99,3 +99,20 @@ class ProviderUnavailable(KadoseiError):
     status = 503
     type = "api_error"
     code = "provider_unavailable"
+
+
+class ServiceUnavailable(KadoseiError):
+    """kadosei's own database could not be reached: nothing was written; retry after a moment."""
+
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"
+
+
+class NotificationTooEarly(KadoseiError):
+    """A verified notification about a payment kadosei is still creating: refused, so that the
+    provider sends it again once kadosei has stored the payment."""
+
+    status = 503
+    type = "api_error"
+    code = "notification_too_early"

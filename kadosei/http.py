@@ -5,14 +5,19 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+import time
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, jsonify, redirect, request
 from werkzeug.sansio.utils import get_current_url
 
 from kadosei.errors import NotFound, PermissionDenied, invalid
+from kadosei.metrics import HTTP_REQUEST_SECONDS
 
 JSON_PREFIXES = ("/api/", "/providers/")
+# Liveness and readiness probes (kadosei.ops): a load balancer asks each instance directly, over
+# plain HTTP; they carry no data. Everything else is HTTPS only.
+PLAIN_HTTP_PATHS = frozenset({"/healthz", "/readyz"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 
 
@@ -28,13 +33,14 @@ def _loopback(address: str | None) -> bool:
 
 
 def _assign_request_id() -> None:
+    g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
 
 
 def _require_https():
     """Plain HTTP: JSON gets 403 https_required; pages redirect GET, refuse other methods."""
-    if request.is_secure:
+    if request.is_secure or request.path in PLAIN_HTTP_PATHS:
         return None
     if current_app.config["KADOSEI_ALLOW_HTTP_LOOPBACK"] and _loopback(request.remote_addr):
         return None
@@ -63,6 +69,15 @@ def _refuse_nul_in_url():
     return None
 
 
+def _observe_latency(response):
+    started = g.get("request_started")
+    if started is not None:
+        HTTP_REQUEST_SECONDS.labels(
+            request.endpoint or "unmatched", request.method, str(response.status_code)
+        ).observe(time.perf_counter() - started)
+    return response
+
+
 def _add_headers(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -88,3 +103,4 @@ def init_http(app: Flask) -> None:
     hooks = app.before_request_funcs.setdefault(None, [])
     hooks[:0] = [_assign_request_id, _require_https, _refuse_nul_in_url]
     app.after_request(_add_headers)
+    app.after_request(_observe_latency)

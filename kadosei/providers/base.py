@@ -8,9 +8,12 @@ to kadosei's vocabulary.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import wraps
+
+from kadosei.metrics import provider_call
 
 # What a provider says about one payment, in kadosei's words. ``authorized``: funds held for
 # a later capture (``capture_method: manual``, docs/api.md §4.2).
@@ -205,12 +208,44 @@ class RefundStatus:
 NotificationFacts = list[PaymentStatus | RefundStatus]
 
 
+# The calls that reach a provider's API: each is timed and counted by provider, operation and
+# outcome (``kadosei_provider_call_duration_seconds``), whichever adapter defines it.
+METERED_OPERATIONS = (
+    "create_checkout",
+    "get_status",
+    "expire_checkout",
+    "capture",
+    "void",
+    "refund",
+    "get_refund",
+    "check_credentials",
+)
+
+
+def _metered(operation: str, method: Callable) -> Callable:
+    @wraps(method)
+    def call(self: Provider, *args, **kwargs):
+        with provider_call(self.name, operation):
+            return method(self, *args, **kwargs)
+
+    call.__metered__ = True  # type: ignore[attr-defined]
+    return call
+
+
 class Provider(ABC):
     """A PSP adapter. Every outbound call has a timeout and raises only the errors above."""
 
     name: str
     display_name: str
     account: ProviderAccount | None = None  # the configured account; None for the sandboxes
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Meter the API calls each adapter defines (``METERED_OPERATIONS``), once per class."""
+        super().__init_subclass__(**kwargs)
+        for operation in METERED_OPERATIONS:
+            method = cls.__dict__.get(operation)
+            if callable(method) and not getattr(method, "__metered__", False):
+                setattr(cls, operation, _metered(operation, method))
 
     @abstractmethod
     def capabilities(self) -> Capabilities: ...

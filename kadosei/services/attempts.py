@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from kadosei.errors import not_found
 from kadosei.extensions import db
+from kadosei.metrics import ROUTING_DECISIONS
 from kadosei.models import Attempt, PaymentSession
 from kadosei.models.base import utcnow
 from kadosei.providers.base import CheckoutRequest, CheckoutResult, Provider, ProviderError
@@ -94,6 +95,7 @@ def begin_checkout(session_id: str, *, retry_after: str | None = None) -> Checko
         if isinstance(claim, CheckoutStep):
             return claim
         tried.append(claim.provider.name)
+        ROUTING_DECISIONS.labels(claim.provider.name, claim.request.mode).inc()
         started = time.monotonic()
         try:
             result = claim.provider.create_checkout(claim.request)

@@ -1,10 +1,11 @@
 """``Idempotency-Key`` for session creation, capture and cancel: one unique row per
 (application, mode, key).
 
-The row is inserted ``in_progress`` in its own short transaction *before* the work, so the
+The row is inserted ``in_progress`` at the start of the request's own transaction, so the
 database's unique constraint decides which of several concurrent requests runs; the others
-see the row and get the stored response, ``idempotency_key_in_use`` or
-``idempotency_key_reused``. Only a success is kept: a refused request deletes its row.
+meet the row and get the stored response, ``idempotency_key_in_use`` or
+``idempotency_key_reused``. The work and the completed row commit together — one commit per
+request — and only a success is kept: a refused request rolls its claim back with its work.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kadosei.errors import IdempotencyConflict, invalid
 from kadosei.extensions import db
@@ -54,19 +55,29 @@ def check_key(key: str) -> str:
 def claim(application_id: str, mode: str, key: str, fingerprint: str) -> StoredResponse | None:
     """Claim ``key`` for this request (``None``), or return the first request's response.
 
-    Commits the claim at once. Raises ``IdempotencyConflict`` while another request holds the
-    key, or when the key was used with a different body.
+    The claim joins the caller's transaction (flushed, not committed): the request's work and
+    its stored response commit together, in one transaction, and a request that fails leaves
+    nothing behind by rolling back. A concurrent duplicate meets the uncommitted claim under
+    the unique constraint: on PostgreSQL it waits for it at most the lock timeout (5 s) and
+    gets the first request's answer, else ``idempotency_key_in_use``; on SQLite writers take
+    turns, so it gets the first answer. Raises ``IdempotencyConflict`` when the key was used
+    with a different body.
     """
     for _ in range(3):
         record = IdempotencyRecord(
             application_id=application_id, mode=mode, key=key, request_hash=fingerprint
         )
-        db.session.add(record)
         try:
-            db.session.commit()
+            db.session.add(record)
+            db.session.flush()
             return None
         except IntegrityError:
             db.session.rollback()
+        except OperationalError as exc:
+            db.session.rollback()
+            if not waited_too_long(exc):
+                raise
+            raise key_in_use() from None
         existing = _find(application_id, mode, key)
         if existing is None:
             continue  # the holder was refused and let go of the key: try again
@@ -79,11 +90,12 @@ def claim(application_id: str, mode: str, key: str, fingerprint: str) -> StoredR
             return StoredResponse(existing.response_code or 200, existing.response_body or {})
         if _take_over_abandoned(existing):
             return None
-        raise IdempotencyConflict(
-            "A request with this Idempotency-Key is still being processed; retry shortly",
-            code="idempotency_key_in_use",
-        )
-    raise IdempotencyConflict(
+        raise key_in_use()
+    raise key_in_use()
+
+
+def key_in_use() -> IdempotencyConflict:
+    return IdempotencyConflict(
         "A request with this Idempotency-Key is still being processed; retry shortly",
         code="idempotency_key_in_use",
     )
@@ -111,6 +123,47 @@ def run_once(
     except BaseException:
         release(application_id, mode, key)
         raise
+
+
+def waited_too_long(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+def record_response(
+    application_id: str, mode: str, key: str, fingerprint: str, response: StoredResponse
+) -> None:
+    """For work done in one transaction (session creation): the key and its response, added
+    to the caller's transaction at the end. If another request has the key, the commit fails
+    with ``IntegrityError``; the caller rolls back and asks ``earlier_response``."""
+    db.session.add(
+        IdempotencyRecord(
+            application_id=application_id,
+            mode=mode,
+            key=key,
+            request_hash=fingerprint,
+            status="completed",
+            response_code=response.status,
+            response_body=response.body,
+        )
+    )
+
+
+def earlier_response(
+    application_id: str, mode: str, key: str, fingerprint: str
+) -> StoredResponse | None:
+    """What the request holding ``key`` answered (``None``: it let go of the key after all);
+    ``IdempotencyConflict`` for another body or a request still running."""
+    existing = _find(application_id, mode, key)
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used with a different request body",
+            code="idempotency_key_reused",
+        )
+    if existing.status == "completed":
+        return StoredResponse(existing.response_code or 200, existing.response_body or {})
+    raise key_in_use()
 
 
 def complete(application_id: str, mode: str, key: str, response: StoredResponse) -> None:
@@ -160,6 +213,9 @@ def _find(application_id: str, mode: str, key: str) -> IdempotencyRecord | None:
 
 
 def _take_over_abandoned(record: IdempotencyRecord) -> bool:
+    """A claim committed but never completed (left by an older version of kadosei, whose
+    claims committed on their own): taken over once it is old enough, in the caller's
+    transaction."""
     now = utcnow()
     taken = db.session.execute(
         update(IdempotencyRecord)
@@ -171,5 +227,4 @@ def _take_over_abandoned(record: IdempotencyRecord) -> bool:
         .values(created_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return bool(taken.rowcount)

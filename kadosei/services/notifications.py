@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 
 from kadosei import bounded_json
-from kadosei.errors import InvalidRequest, NotFound, ProviderUnavailable
+from kadosei.errors import InvalidRequest, NotFound, NotificationTooEarly, ProviderUnavailable
 from kadosei.extensions import db
 from kadosei.models import Attempt, ProviderNotification
+from kadosei.models.base import utcnow
 from kadosei.providers.base import (
     InvalidNotification,
     PaymentStatus,
@@ -28,6 +30,9 @@ from kadosei.services.refund_confirmation import apply_refund_notification
 from kadosei.services.session_state import apply_provider_status, lock_session
 
 log = logging.getLogger("kadosei.payments")
+# A checkout creation takes at most the adapters' timeout; an attempt still ``creating`` after
+# this long was cut short (its worker died) and is the reconciliation sweep's business.
+CREATION_WINDOW = timedelta(minutes=2)
 
 
 def handle_provider_notification(
@@ -72,6 +77,14 @@ def _apply_payment_fact(provider_name: str, reported: PaymentStatus, body: bytes
         )
     )
     effect = "unknown_payment"
+    if attempt is None and _checkout_creation_in_flight(provider_name):
+        # Probably this very payment, notified before kadosei has stored the provider's answer
+        # to the create call: the provider retries a refused notification, so nothing is lost.
+        db.session.rollback()
+        raise NotificationTooEarly(
+            "This payment is not known yet; send the notification again in a few seconds",
+            headers={"Retry-After": "5"},
+        )
     if attempt is not None:
         session = lock_session(attempt.session_id)
         db.session.refresh(attempt)
@@ -91,6 +104,23 @@ def _apply_refund_fact(provider_name: str, reported: RefundStatus, body: bytes) 
             effect=effect,
             payload=_payload(reported, body),
         )
+    )
+
+
+def _checkout_creation_in_flight(provider_name: str) -> bool:
+    """Whether kadosei is, right now, waiting on this provider to create a checkout."""
+    recent = utcnow() - CREATION_WINDOW
+    return (
+        db.session.scalar(
+            select(Attempt.pk)
+            .where(
+                Attempt.provider == provider_name,
+                Attempt.status == "creating",
+                Attempt.created_at >= recent,
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kadosei.errors import KadoseiError, ProviderUnavailable, Unprocessable, invalid, not_found
 from kadosei.extensions import db
@@ -35,14 +36,23 @@ def create_payment_session(
     key = idempotency.check_key(idempotency_key)
     app_id = application.id
     fingerprint = idempotency.request_fingerprint(fields.model_dump(exclude_unset=True))
-    replay = idempotency.claim(app_id, mode, key, fingerprint)
-    if replay is not None:
-        return replay
-    try:
-        return _create(application, mode, fields, idempotency_key=key)
-    except BaseException:
-        idempotency.release(app_id, mode, key)
-        raise
+    # The session and its key commit together, in one transaction: a concurrent duplicate's
+    # commit meets the unique key (on PostgreSQL after waiting for the first to finish), is
+    # rolled back whole, and answers what the first request answered.
+    for _ in range(3):
+        try:
+            return _create(application, mode, fields, idempotent=(key, fingerprint))
+        except IntegrityError:
+            db.session.rollback()
+        except OperationalError as exc:
+            if not idempotency.waited_too_long(exc):
+                raise
+            db.session.rollback()
+            raise idempotency.key_in_use() from None
+        replay = idempotency.earlier_response(app_id, mode, key, fingerprint)
+        if replay is not None:
+            return replay
+    raise idempotency.key_in_use()
 
 
 def _create(
@@ -50,8 +60,10 @@ def _create(
     mode: str,
     fields: PaymentSessionCreate,
     *,
-    idempotency_key: str | None = None,
+    idempotent: tuple[str, str] | None = None,
 ) -> StoredResponse:
+    """Create the session (commits); with ``idempotent`` (key, fingerprint), the key and the
+    response are recorded in the same transaction."""
     takers = [
         provider
         for provider in eligible_providers(mode, fields.payment_method, fields.currency)
@@ -67,8 +79,9 @@ def _create(
     db.session.add(session)
     db.session.flush()
     response = StoredResponse(201, session_payload(session))
-    if idempotency_key is not None:
-        idempotency.complete(application.id, mode, idempotency_key, response)
+    if idempotent is not None:
+        key, fingerprint = idempotent
+        idempotency.record_response(application.id, mode, key, fingerprint, response)
     db.session.commit()
     return response
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from kadosei.currencies import minor_unit
 from kadosei.extensions import db
 from kadosei.jobs.queue import redis_url
+from kadosei.metrics import ROUTING_BREAKER_OPEN
 from kadosei.models import Attempt, PaymentSession
 from kadosei.providers import registry
 from kadosei.providers.base import Provider
@@ -174,6 +175,9 @@ def rank_providers(session: PaymentSession) -> list[tuple[Provider, dict]]:
         log.exception("routing: the router failed; using the default order")
         names, explanation = default_order(context, candidates)
     order, explanation = _apply_rules(session.id, names, explanation, plan)
+    for candidate in explanation.get("candidates", []):
+        if candidate.get("breaker") == "open":
+            ROUTING_BREAKER_OPEN.labels(candidate.get("provider", "?")).inc()
     if retry is not None:
         explanation["retry"] = retry
     if skipped:  # the providers passed over, and why (e.g. an amount they cannot express)

@@ -4,9 +4,11 @@ refused request's key can be retried, scoping, and real concurrency never makes 
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 import requests
 from payments_support import session_body
 from werkzeug.serving import make_server
@@ -177,3 +179,45 @@ def test_concurrent_duplicates_against_a_live_server_create_one_session(
     assert created and all(body == created[0] for body in created)
     assert all(r.json()["error"]["code"] == "idempotency_key_in_use" for r in in_use)
     assert PaymentSession.query.count() == 1
+
+
+def test_a_duplicate_of_a_request_still_running_is_409_in_use_on_postgresql(
+    app, merchant, test_key, db
+):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: a duplicate waits for the first")
+    application, _ = test_key
+    body = session_body()
+    from kadosei.services.idempotency import request_fingerprint
+
+    holder = db.engine.connect()  # the first request, mid-way: its claim not yet committed
+    transaction = holder.begin()
+    holder.execute(
+        IdempotencyRecord.__table__.insert().values(
+            application_id=application.id, mode="test", key="running",
+            request_hash=request_fingerprint(body), status="in_progress",
+            created_at=utcnow(),
+        )
+    )  # fmt: skip
+    try:
+        started = time.monotonic()
+        response = merchant.create(body, key="running")
+        waited = time.monotonic() - started
+    finally:
+        transaction.rollback()  # the first request fails: nothing of it is kept
+        holder.close()
+
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "idempotency_key_in_use"
+    assert waited < 10  # the lock timeout (5 s), not forever
+    assert merchant.create(body, key="running").status_code == 201  # the key is free again
+    assert PaymentSession.query.count() == 1
+
+
+def test_the_claim_and_the_session_commit_together(merchant, db):
+    response = merchant.create(session_body(), key="together")
+
+    record = IdempotencyRecord.query.filter_by(key="together").one()
+    assert response.status_code == 201
+    assert record.status == "completed"
+    assert record.response_body["id"] == response.json["id"]
