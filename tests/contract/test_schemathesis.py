@@ -63,6 +63,7 @@ BEYOND_THE_SCHEMA = {
     "expires_in",
     "customer_email",
     "email",
+    "support_email",
     "mode",
 }
 
