@@ -142,13 +142,14 @@ def test_metrics_need_the_token_when_one_is_set(database_url, _schema):
     app = make_test_app(database_url, KADOSEI_METRICS_TOKEN="s3cret-metrics-token")
     app.test_client_class = HttpsClient
     client = app.test_client()
-    app.app_context().push()
 
-    assert client.get("/metrics").status_code == 401
-    wrong = {"Authorization": "Bearer nope"}
-    assert client.get("/metrics", headers=wrong).status_code == 401
-    right = {"Authorization": "Bearer s3cret-metrics-token"}
-    response = client.get("/metrics", headers=right)
+    with app.app_context():
+        missing = client.get("/metrics")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        response = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
+
+    assert missing.status_code == 401
+    assert wrong.status_code == 401
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
 
