@@ -9,6 +9,7 @@ is a handful of lines.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 import threading
@@ -190,6 +191,65 @@ class Site:
         form.get_by_role("button", name="Create API key").click()
         page.wait_for_url(re.compile(r"/api_keys/\w+/new$"))
         return page.locator("#secret").inner_text().strip()
+
+    def invite(self, page, email: str, role: str) -> str:
+        """An owner invites ``email`` as ``role`` on /team; returns the link shown (once)."""
+        page.goto("/team")
+        form = page.locator("form", has=page.get_by_role("button", name="Create invitation link"))
+        form.get_by_label("E-mail").fill(email)
+        form.get_by_label("Role").select_option(role)
+        form.get_by_role("button", name="Create invitation link").click()
+        page.wait_for_load_state()
+        return page.locator("#accept-url").inner_text().strip()
+
+    def accept_invitation(self, link: str, email: str, width: int = DESKTOP, name: str = "Ann"):
+        """The invited person opens ``link`` in their own browser, sets a name and password and
+        is signed in; returns (page, account)."""
+        page = self.new_page(width)
+        page.goto(link)
+        page.get_by_label("Your name").fill(name)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_label("Repeat password").fill(PASSWORD)
+        page.get_by_role("button", name="Join the team").click()
+        page.wait_for_url(lambda url: "/invitations/" not in url)
+        return page, Account(shop="", email=email)
+
+    def logout(self, page) -> None:
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url("**/login")
+
+    def run_jobs(self) -> list[str]:
+        """Run the queued jobs as the worker would; returns the mails they wrote to the log
+        (no SMTP server in development: the ``kadosei.mail`` logger gets the text)."""
+        from kadosei.jobs.queue import get_queue, redis_connection
+        from kadosei.jobs.worker import AppWorker
+
+        mails: list[str] = []
+
+        class Capture(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                mails.append(record.getMessage())
+
+        logger = logging.getLogger("kadosei.mail")
+        handler, was_disabled, level = Capture(), logger.disabled, logger.level
+        logger.disabled = False
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        try:
+            app = self.server.app
+            with app.app_context():
+                worker = AppWorker([get_queue(app)], connection=redis_connection(app))
+                worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+        finally:
+            logger.removeHandler(handler)
+            logger.disabled, logger.level = was_disabled, level
+        return mails
+
+    def post_form(self, page, path: str, data: dict | None = None):
+        """POST ``path`` from ``page``'s browser (its cookies, its CSRF token), as a hand-built
+        form would: the answer is the server's, not the page's offer."""
+        token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+        return page.request.post(path, form={"csrf_token": token, **(data or {})})
 
     # --- the merchant's server ---------------------------------------------------------
     def create_session(self, secret: str, **overrides) -> dict:

@@ -41,6 +41,13 @@ def _merchant_with_a_paid_payment(site):
         "routing": "/routing",
         "sandbox-providers": "/sandbox-providers",
         "quickstart": "/docs/quickstart",
+        "team": "/team",
+        "audit": "/audit",
+        "settings": "/settings",
+        "settings-shop": "/settings/shop",
+        "settings-password": "/settings/password",
+        "settings-two-factor": "/settings/two-factor",
+        "payment-methods": "/payment-methods",
     }
     return page, paths, secret, paid
 
@@ -67,7 +74,15 @@ def test_no_page_scrolls_sideways_on_a_phone_and_every_form_is_labelled(site):
             site.screenshot(desktop, name)
 
     visitor = site.new_page(PHONE)
-    for name, path in {"signup": "/signup", "login": "/login", "docs": "/docs"}.items():
+    invitation = site.invite(desktop, "new.teammate@example.org", "viewer")
+    visitor_pages = {
+        "signup": "/signup",
+        "login": "/login",
+        "docs": "/docs",
+        "password-forgot": "/password/forgot",
+        "invitation": invitation,
+    }
+    for name, path in visitor_pages.items():
         visitor.goto(path)
         if name == "docs":
             visitor.wait_for_selector(".opblock")  # the reference is drawn after the page loads
