@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kadosei.extensions import db
 from kadosei.jobs.queue import get_queue, redis_connection
-from kadosei.models import DeliveryTry, PaymentSession, WebhookDelivery
+from kadosei.models import DeliveryTry, PaymentSession, Refund, WebhookDelivery
 from kadosei.models.base import utcnow
 
 
@@ -76,6 +76,7 @@ class _DatabaseCollector:
         try:
             yield from _session_families()
             yield from _delivery_families()
+            yield _refund_family()
         except SQLAlchemyError:
             db.session.rollback()
         yield _queue_family()
@@ -96,6 +97,18 @@ def _session_families():
     for mode, status, count in rows:
         sessions.add_metric([mode, status], count)
     yield sessions
+
+
+def _refund_family():
+    refunds = GaugeMetricFamily(
+        "kadosei_refunds", "Refunds by mode and status", labels=["mode", "status"]
+    )
+    rows = db.session.execute(
+        select(Refund.mode, Refund.status, func.count()).group_by(Refund.mode, Refund.status)
+    )
+    for mode, status, count in rows:
+        refunds.add_metric([mode, status], count)
+    return refunds
 
 
 def _delivery_families():

@@ -136,6 +136,7 @@ def test_metrics_count_requests_sessions_routing_and_provider_calls(app, client,
         or 0
     ) >= 1
     assert _sample(metrics, "kadosei_queue_depth") is not None
+    assert "# TYPE kadosei_refunds gauge" in metrics  # by mode and status, once there are any
 
 
 def test_metrics_need_the_token_when_one_is_set(database_url, _schema):
