@@ -22,31 +22,26 @@ NOTIFICATION_GIVE_UP = timedelta(days=3)
 def send_notification(reference: str) -> bool:
     """Send the payment's due notification, signed, to ``POST /providers/<provider>/
     notifications``; ``False`` if none was due. Raises if kadosei did not accept it."""
-    claimed_at = payments.claim_notification(reference)
-    if claimed_at is None:
-        return False
-    try:
-        payment = payments.get_payment(reference)
-        body, headers = build_notification(payment)
-        post_notification(payment.provider, body, headers)
-    except Exception:
-        # A real PSP retries until kadosei accepts: due again for the next job or sweep.
-        payments.release_notification(reference, claimed_at)
-        raise
-    return True
+    return _send_due(payments, payments.get_payment, build_notification, reference)
 
 
 def send_refund_notification(reference: str) -> bool:
     """Send the refund's due notification (as ``send_notification`` does for payments)."""
-    claimed_at = refunds.claim_notification(reference)
+    return _send_due(refunds, refunds.get_refund, build_refund_notification, reference)
+
+
+def _send_due(store, load, build, reference: str) -> bool:
+    """Claim the due notification in ``store``, send it; on failure it is due again."""
+    claimed_at = store.claim_notification(reference)
     if claimed_at is None:
         return False
     try:
-        refund = refunds.get_refund(reference)
-        body, headers = build_refund_notification(refund)
-        post_notification(refund.provider, body, headers)
+        item = load(reference)
+        body, headers = build(item)
+        post_notification(item.provider, body, headers)
     except Exception:
-        refunds.release_notification(reference, claimed_at)
+        # A real PSP retries until kadosei accepts: due again for the next job or sweep.
+        store.release_notification(reference, claimed_at)
         raise
     return True
 
