@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 
 from kadosei.errors import not_found
 from kadosei.extensions import db
@@ -68,6 +68,7 @@ class CheckoutStep:
 
 @dataclass(frozen=True)
 class _Claim:
+    session: PaymentSession
     attempt_id: str
     provider: Provider
     request: CheckoutRequest
@@ -86,9 +87,6 @@ def begin_checkout(session_id: str, *, retry_after: str | None = None) -> Checko
     After a declined attempt a new one starts only for the customer's "Try again" about that
     very attempt (``retry_after``): a repeated or stale submission starts nothing more.
     """
-    session = get_session(session_id)
-    if session.status == "open" and session.expires_at <= utcnow():
-        expire_session_if_due(session_id)
     tried: list[str] = []
     while True:
         claim = _claim_attempt(session_id, tried, retry_after)
@@ -100,13 +98,15 @@ def begin_checkout(session_id: str, *, retry_after: str | None = None) -> Checko
         try:
             result = claim.provider.create_checkout(claim.request)
         except ProviderError as exc:
-            _record_error(claim.attempt_id, exc.code, str(exc), started)
+            _record_error(claim.attempt_id, exc.code, str(exc), _elapsed_ms(started))
             continue
         except Exception as exc:  # an adapter bug must not cost the customer the payment
             log.exception("provider %s failed to create a checkout", claim.provider.name)
-            _record_error(claim.attempt_id, "adapter_error", type(exc).__name__, started)
+            _record_error(
+                claim.attempt_id, "adapter_error", type(exc).__name__, _elapsed_ms(started)
+            )
             continue
-        return _record_created(claim.attempt_id, result, started)
+        return _record_created(claim, result, _elapsed_ms(started))
 
 
 def confirm_return(
@@ -161,8 +161,16 @@ def _claim_attempt(
     session_id: str, tried: list[str], retry_after: str | None
 ) -> _Claim | CheckoutStep:
     """Under the session's lock: reuse the live attempt, or claim a new one at the next
-    provider not yet tried by this request (committed before the provider is called)."""
+    provider not yet tried by this request (committed before the provider is called).
+    A session past its expiry is expired first (without the lock: that may ask a provider)."""
     session = lock_session(session_id)
+    if session is None:
+        db.session.rollback()
+        raise not_found("payment_session", session_id)
+    if session.status == "open" and session.expires_at <= utcnow():
+        db.session.commit()
+        expire_session_if_due(session_id)
+        session = lock_session(session_id)
     claim = _step_without_new_attempt(session, retry_after) or _new_attempt(session, tried)
     db.session.commit()
     return claim
@@ -180,7 +188,7 @@ def _new_attempt(session: PaymentSession, tried: list[str]) -> _Claim | Checkout
     )
     db.session.add(attempt)
     db.session.flush()
-    return _Claim(attempt.id, provider, _checkout_request(session, attempt))
+    return _Claim(session, attempt.id, provider, _checkout_request(session, attempt))
 
 
 def _step_without_new_attempt(
@@ -232,37 +240,51 @@ def _checkout_request(session: PaymentSession, attempt: Attempt) -> CheckoutRequ
     )
 
 
-def _record_error(attempt_id: str, code: str, message: str, started: float) -> None:
+def _record_error(attempt_id: str, code: str, message: str, duration_ms: int) -> None:
     attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
     attempt.status = "error"
     attempt.error_code = code[:60]
     attempt.error_message = (message or code)[:500]
-    attempt.duration_ms = _elapsed_ms(started)
+    attempt.duration_ms = duration_ms
     attempt.completed_at = utcnow()
     report_outcome(attempt, "error")
     db.session.commit()
 
 
-def _record_created(attempt_id: str, result: CheckoutResult, started: float) -> CheckoutStep:
-    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
-    session = lock_session(attempt.session_id)
-    db.session.refresh(attempt)
-    attempt.provider_reference = result.provider_reference
-    attempt.hosted_url = result.hosted_url
-    attempt.duration_ms = _elapsed_ms(started)
-    if attempt.status == "creating":
-        attempt.status = "pending"
-    session.provider = attempt.provider
+def _record_created(claim: _Claim, result: CheckoutResult, duration_ms: int) -> CheckoutStep:
+    """The provider made the checkout: record it on the attempt, under the session's lock,
+    in two statements that also tell whether anything ended the session or the attempt
+    meanwhile (a cancel, the expiry) — the checkout is hot, so no object is loaded for it."""
+    session_id = claim.request.session_id
+    sessions, attempts = PaymentSession.__table__, Attempt.__table__
+    connection = db.session.connection()
+    session_status = connection.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id)
+        .values(provider=claim.provider.name, updated_at=utcnow())
+        .returning(sessions.c.status)
+    ).scalar_one()
+    attempt_status = connection.execute(
+        update(attempts)
+        .where(attempts.c.id == claim.attempt_id)
+        .values(
+            provider_reference=result.provider_reference,
+            hosted_url=result.hosted_url,
+            duration_ms=duration_ms,
+            status=case((attempts.c.status == "creating", "pending"), else_=attempts.c.status),
+        )
+        .returning(attempts.c.status)
+    ).scalar_one()
     db.session.commit()
-    if session.status == "open" and attempt.status in LIVE_ATTEMPT_STATUSES:
-        return CheckoutStep("redirect", session, result.hosted_url)
+    if session_status == "open" and attempt_status in LIVE_ATTEMPT_STATUSES:
+        return CheckoutStep("redirect", claim.session, result.hosted_url)
     # The session ended (canceled, expired) while the checkout was being created: end it too.
     try:
-        end_live_attempt(session.id, cause="session ended while the checkout was created")
+        end_live_attempt(session_id, cause="session ended while the checkout was created")
     except ProviderError as exc:
-        log.warning("could not end checkout of attempt %s: %s", attempt_id, exc)
+        log.warning("could not end checkout of attempt %s: %s", claim.attempt_id, exc)
         db.session.rollback()
-    session = get_session(session.id)
+    session = get_session(session_id)
     return CheckoutStep("ended", session, destination(session, None))
 
 
@@ -304,4 +326,5 @@ def confirm_with_provider(
 
 
 def _elapsed_ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+    """Milliseconds since ``started``, to the nearest (a 1.9 ms call is 2, not 1)."""
+    return round((time.monotonic() - started) * 1000)

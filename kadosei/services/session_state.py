@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession, SessionTransition
@@ -79,15 +79,16 @@ def lock_session(session_id: str) -> PaymentSession | None:
 
     A no-op UPDATE takes the lock on every database (a row lock on PostgreSQL, the write lock
     on SQLite), so two requests racing on one session are serialised.
+    One round trip: the UPDATE returns the row, which refreshes the session in the identity map.
     """
-    db.session.execute(
+    statement = (
         update(PaymentSession)
         .where(PaymentSession.id == session_id)
         .values(updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .returning(PaymentSession)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    query = select(PaymentSession).where(PaymentSession.id == session_id)
-    return db.session.scalar(query.execution_options(populate_existing=True))
+    return db.session.scalars(statement).one_or_none()
 
 
 def live_attempt(session: PaymentSession) -> Attempt | None:
