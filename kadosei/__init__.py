@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from kadosei.config import BASE_DIR, load_config
 from kadosei.extensions import csrf, db, limiter, login_manager, migrate
 from kadosei.logs import configure_logging
+from kadosei.pool_ping import ping_idle_connections
 
 log = logging.getLogger("kadosei")
 
@@ -77,6 +78,9 @@ def _init_extensions(app: Flask) -> None:
     import kadosei.sandbox.models  # noqa: F401
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     limiter.init_app(app)
     csrf.init_app(app)

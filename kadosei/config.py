@@ -328,6 +328,14 @@ SETTINGS: tuple[Setting, ...] = (
         shown="unset: no configured rules",
     ),
     Setting(
+        "KADOSEI_HOT_CACHE_SECONDS",
+        float,
+        5.0,
+        "seconds an instance may reuse the routing rules and shop names it read (a change made "
+        "on another instance or by the CLI is seen everywhere within this; 0: read every time)",
+        env="KADOSEI_HOT_CACHE_SECONDS",
+    ),
+    Setting(
         "KADOSEI_PROVIDERS",
         str,
         None,
@@ -418,8 +426,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SQLALCHEMY_ENGINE_OPTIONS",
         dict,
-        lambda c: {"pool_pre_ping": True, **_postgres_lock_timeout(c)},
-        "engine options (on PostgreSQL: no statement waits more than 5 s for a lock)",
+        _postgres_lock_timeout,
+        "engine options (on PostgreSQL: no statement waits more than 5 s for a lock); "
+        "connections idle in the pool over 1 s are pinged before use",
     ),
     Setting(
         "RATELIMIT_STORAGE_URI",
