@@ -6,6 +6,7 @@ from kadosei.extensions import db
 from kadosei.models import Merchant
 from kadosei.schemas.requests import MerchantUpdate
 from kadosei.services.audit import record_audit
+from kadosei.services.shop import forget_shop_names
 
 
 def update_merchant(
@@ -33,4 +34,6 @@ def update_merchant(
             changes=changed,
         )
     db.session.commit()
+    if "name" in changed:
+        forget_shop_names()
     return merchant

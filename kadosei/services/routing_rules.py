@@ -27,6 +27,7 @@ from sqlalchemy import or_, select
 from kadosei.config import ConfigError
 from kadosei.errors import InvalidRequest, KadoseiError, invalid, missing, not_found
 from kadosei.extensions import db
+from kadosei.hot_cache import hot_cache
 from kadosei.models import ROUTING_RULE_KINDS, Merchant, RoutingRule
 from kadosei.providers.registry import all_providers
 
@@ -185,18 +186,24 @@ def load_configured_rules(app: Flask) -> list[Rule]:
 
 
 def rules_for(merchant_id: str) -> list[Rule]:
-    """Every rule that applies to the merchant: configured first, then stored, oldest first."""
-    rows = db.session.scalars(
-        select(RoutingRule)
-        .where(or_(RoutingRule.merchant_id.is_(None), RoutingRule.merchant_id == merchant_id))
-        .order_by(RoutingRule.pk)
-    )
+    """Every rule that applies to the merchant: configured first, then stored, oldest first.
+    The stored ones are read once per ``KADOSEI_HOT_CACHE_SECONDS`` (every checkout asks)."""
     configured = [
         rule
         for rule in load_configured_rules(current_app)
         if rule.merchant_id in (None, merchant_id)
     ]
-    return configured + [_stored(row) for row in rows]
+    stored = hot_cache("routing_rules").get(merchant_id, lambda: _read_stored(merchant_id))
+    return configured + list(stored)
+
+
+def _read_stored(merchant_id: str) -> tuple[Rule, ...]:
+    rows = db.session.scalars(
+        select(RoutingRule)
+        .where(or_(RoutingRule.merchant_id.is_(None), RoutingRule.merchant_id == merchant_id))
+        .order_by(RoutingRule.pk)
+    )
+    return tuple(_stored(row) for row in rows)
 
 
 def _stored(row: RoutingRule) -> Rule:
@@ -266,6 +273,7 @@ def add_rule(
     row = RoutingRule(kind=kind, merchant_id=merchant_id, data=cleaned, note=note)
     db.session.add(row)
     db.session.commit()
+    hot_cache("routing_rules").forget()
     return row
 
 
@@ -276,6 +284,7 @@ def remove_rule(rule_id: str) -> RoutingRule:
         raise not_found("routing rule", rule_id)
     db.session.delete(row)
     db.session.commit()
+    hot_cache("routing_rules").forget()
     return row
 
 
