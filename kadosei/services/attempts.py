@@ -186,6 +186,7 @@ def _new_attempt(session: PaymentSession, tried: list[str]) -> _Claim | Checkout
     attempt = Attempt(
         session_id=session.id, provider=provider.name, status="creating", explanation=explanation
     )
+    session.attempts_started += 1
     db.session.add(attempt)
     db.session.flush()
     return _Claim(session, attempt.id, provider, _checkout_request(session, attempt))

@@ -19,6 +19,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kadosei.extensions import db
 from kadosei.models import Attempt, PaymentSession, SessionTransition
@@ -78,8 +79,9 @@ def lock_session(session_id: str) -> PaymentSession | None:
     """Load a session for change, holding its row lock until the caller commits.
 
     A no-op UPDATE takes the lock on every database (a row lock on PostgreSQL, the write lock
-    on SQLite), so two requests racing on one session are serialised.
-    One round trip: the UPDATE returns the row, which refreshes the session in the identity map.
+    on SQLite), so two requests racing on one session are serialised. One round trip: the
+    UPDATE returns the row as it is once the lock is held, refreshing the session in the
+    identity map. A session that never started an attempt knows its attempts without a query.
     """
     statement = (
         update(PaymentSession)
@@ -88,7 +90,10 @@ def lock_session(session_id: str) -> PaymentSession | None:
         .returning(PaymentSession)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return db.session.scalars(statement).one_or_none()
+    session = db.session.scalars(statement).one_or_none()
+    if session is not None and not session.attempts_started:
+        set_committed_value(session, "attempts", [])
+    return session
 
 
 def live_attempt(session: PaymentSession) -> Attempt | None:
