@@ -29,7 +29,9 @@ limit_request_field_size = 8190
 
 # -- Metrics: every worker process writes its samples to one folder, so that /metrics adds up
 # all of them whichever process answers the scrape (prometheus_client's multiprocess mode).
-# Set here, in the master, before any worker imports kadosei; emptied at each start.
+# Set here, in the master, before any worker imports kadosei. At each start the files of
+# processes that are gone are removed; those of live ones stay: a `flask worker` given the
+# same folder keeps its figures in this /metrics across a restart of gunicorn.
 import glob  # noqa: E402
 import os  # noqa: E402
 import tempfile  # noqa: E402
@@ -40,7 +42,22 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 def on_starting(server):
     for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
-        os.remove(stale)
+        if not _alive(stale):
+            os.remove(stale)
+
+
+def _alive(samples_file: str) -> bool:
+    """Whether the process that writes ``<kind>_<pid>.db`` still runs."""
+    pid = os.path.basename(samples_file)[: -len(".db")].rpartition("_")[2]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def child_exit(server, worker):

@@ -75,6 +75,10 @@ http {{
             proxy_connect_timeout 2s;
             proxy_read_timeout 60s;
         }}
+
+        # One metrics route per instance, for Prometheus (deploy/prometheus.yml): /metrics
+        # through the shared address would come from whichever instance the proxy picked.
+{instance_metrics}
     }}
 
     # Plain HTTP goes to HTTPS: kadosei itself answers nothing over plain HTTP from outside.
@@ -84,6 +88,16 @@ http {{
     }}
 }}
 """
+
+
+INSTANCE_METRICS = """\
+        location = /instances/{name}/metrics {{
+            proxy_pass http://127.0.0.1:{port}/metrics;
+            proxy_set_header Host $host:$server_port;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header X-Request-Id $request_id;
+        }}"""
 
 
 def free_port() -> int:
@@ -124,6 +138,8 @@ class Cluster:
         self.https_port = free_port()
         self.http_port = free_port()
         self.web_ports = [free_port() for _ in range(self.instances)]
+        # Each worker serves its own metrics (as on a worker host of its own).
+        self.worker_metrics_ports = [free_port() for _ in range(self.workers)]
         # PostgreSQL's own folder, where the ``postgres`` user can reach it (not under a
         # private temporary folder of root's).
         self.pg_data = Path(tempfile.mkdtemp(prefix="kadosei-cluster-pg-")) / "data"
@@ -366,7 +382,8 @@ class Cluster:
             "--sweep-interval",
             str(self.sweep_interval),
         ]
-        self._spawn(f"worker-{index}", command)
+        port = str(self.worker_metrics_ports[index])
+        self._spawn(f"worker-{index}", command, env=self.env(KADOSEI_WORKER_METRICS_PORT=port))
 
     # -- nginx -------------------------------------------------------------------------------
     def _certificate(self) -> None:
@@ -406,10 +423,15 @@ class Cluster:
             f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;"
             for port in self.web_ports
         )
+        instance_metrics = "\n".join(
+            INSTANCE_METRICS.format(name=f"web-{index}", port=port)
+            for index, port in enumerate(self.web_ports)
+        )
         conf = NGINX_CONF.format(
             user="user root root;\n" if os.geteuid() == 0 else "",
             dir=self.base,
             upstreams=upstreams,
+            instance_metrics=instance_metrics,
             https_port=self.https_port,
             http_port=self.http_port,
         )
@@ -439,7 +461,9 @@ class Cluster:
                 f"  gunicorn instance {index}: 127.0.0.1:{port} ({self.gunicorn_workers} processes)"
             )
         lines += [
-            f"  workers:  {self.workers}",
+            f"  metrics of instance N: {self.public_url}/instances/web-N/metrics",
+            f"  workers:  {self.workers}, metrics on "
+            + ", ".join(f"127.0.0.1:{port}" for port in self.worker_metrics_ports),
             f"  PostgreSQL: {self.database_url}",
             f"  Redis:      {self.redis_url}",
             f"  logs:       {self.base / 'logs'}",

@@ -307,9 +307,27 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         None,
         "folder where each gunicorn process writes its metrics so `/metrics` adds them up "
-        "(`gunicorn.conf.py` sets one; it must be emptied before gunicorn starts)",
+        "(`gunicorn.conf.py` sets one, and clears stopped processes' files at start); a "
+        "worker given the same folder on the same host shows up in that `/metrics` too",
         env="PROMETHEUS_MULTIPROC_DIR",
         shown="unset: one process's own metrics",
+    ),
+    Setting(
+        "KADOSEI_WORKER_METRICS_PORT",
+        int,
+        None,
+        "port on which `flask worker` serves its own metrics (`/metrics`, with "
+        "`KADOSEI_METRICS_TOKEN` when set), for a worker on a host without a web instance "
+        "sharing its `PROMETHEUS_MULTIPROC_DIR`",
+        env="KADOSEI_WORKER_METRICS_PORT",
+        shown="unset: none served",
+    ),
+    Setting(
+        "KADOSEI_WORKER_METRICS_ADDRESS",
+        str,
+        "127.0.0.1",
+        "address the worker's metrics port listens on (e.g. the host's private address)",
+        env="KADOSEI_WORKER_METRICS_ADDRESS",
     ),
     Setting(
         "KADOSEI_EMBEDDED_QUEUE_PORT",

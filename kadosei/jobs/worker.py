@@ -1,10 +1,12 @@
 """``flask --app app worker``: an RQ worker with the app context, the scheduler and sweeps, and
-the webhook delivery pool (``kadosei.webhooks.pool``) beside it."""
+the webhook delivery pool (``kadosei.webhooks.pool``) beside it; its metrics go to the web's
+``/metrics`` through a shared ``PROMETHEUS_MULTIPROC_DIR``, or out of its own port."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from wsgiref.simple_server import WSGIServer
 
 import click
 from flask import Flask, current_app
@@ -15,6 +17,7 @@ from kadosei.extensions import db
 from kadosei.jobs.embedded import EmbeddedRedisServer
 from kadosei.jobs.queue import get_queue, redis_connection
 from kadosei.jobs.sweeps import run_sweeps
+from kadosei.metrics import process_exited, serve_metrics
 from kadosei.webhooks.pool import DeliveryPool, deliver_due_deliveries
 
 log = logging.getLogger("kadosei.jobs")
@@ -80,6 +83,7 @@ def worker_command(burst: bool, sweep_interval: float, deliveries: bool) -> None
     """Run a jobs worker (webhook deliveries, delayed provider events, expiry sweeps). SIGTERM
     stops it gracefully: the job and the webhook tries in progress finish first."""
     app = current_app._get_current_object()
+    metrics_server = _serve_metrics(app)
     embedded = None
     if not app.config["REDIS_URL"]:
         port = app.config["KADOSEI_EMBEDDED_QUEUE_PORT"]
@@ -101,3 +105,26 @@ def worker_command(burst: bool, sweep_interval: float, deliveries: bool) -> None
         stop.set()
         if embedded is not None:
             embedded.stop()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        process_exited(app.config["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def _serve_metrics(app: Flask) -> WSGIServer | None:
+    """The worker's own metrics port (``KADOSEI_WORKER_METRICS_PORT``), if one is set; a port
+    that cannot be bound stops the worker at start, as any bad setting would."""
+    port = app.config["KADOSEI_WORKER_METRICS_PORT"]
+    if not port:
+        return None
+    address = app.config["KADOSEI_WORKER_METRICS_ADDRESS"]
+    try:
+        server = serve_metrics(
+            address,
+            port,
+            app.config["PROMETHEUS_MULTIPROC_DIR"],
+            app.config["KADOSEI_METRICS_TOKEN"],
+        )
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on {address}:{port}: {exc}") from exc
+    click.echo(f"metrics on http://{address}:{port}/metrics")
+    return server

@@ -7,12 +7,10 @@ balancer probes each instance directly); ``/metrics`` is HTTPS like everything e
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kadosei.metrics import scrape_registry
+from kadosei.metrics import bearer_matches, scrape_registry
 from kadosei.services.operations import check_readiness, database_metrics
 
 bp = Blueprint("ops", __name__)
@@ -42,7 +40,7 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     token = current_app.config["KADOSEI_METRICS_TOKEN"]
-    if token and not _bearer_matches(token):
+    if token and not bearer_matches(request.headers.get("Authorization", ""), token):
         return Response(
             "metrics need the operator's bearer token\n",
             status=401,
@@ -52,10 +50,3 @@ def metrics():
     registry = scrape_registry(current_app.config["PROMETHEUS_MULTIPROC_DIR"])
     body = generate_latest(registry) + database_metrics()
     return Response(body, mimetype=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
-
-
-def _bearer_matches(token: str) -> bool:
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(presented.strip().encode(), token.encode())

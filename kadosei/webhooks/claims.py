@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from kadosei.extensions import db
+from kadosei.metrics import WEBHOOK_CLAIM_LAG_SECONDS
 from kadosei.models import WebhookDelivery
 from kadosei.models.base import utcnow
 from kadosei.webhooks.delivery import (
@@ -51,6 +52,7 @@ def claim_due_deliveries(limit: int, per_endpoint: int, now: datetime | None = N
         outgoing = outgoing_or_cancel(delivery, endpoint, event, now)
         if outgoing is not None:
             claims[delivery.id] = Claim(delivery.id, endpoint.id, lease, now, outgoing)
+            WEBHOOK_CLAIM_LAG_SECONDS.observe((now - delivery.next_attempt_at).total_seconds())
     db.session.commit()
     return [claims[delivery_id] for delivery_id in picked if delivery_id in claims]
 

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from kadosei.extensions import db
+from kadosei.metrics import webhook_try
 from kadosei.models import DeliveryTry, Event, WebhookDelivery, WebhookEndpoint
 from kadosei.models.base import utcnow
 from kadosei.webhooks import transport
@@ -71,9 +72,11 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
 
 def make_try(claim: Claim) -> str:
     """Send the claimed try and record it (the retry becomes due at its time); commits."""
-    result = send_try(claim.outgoing)
-    outcome = _record(claim.delivery_id, claim.lease, claim.outgoing, result, claim.at)
-    db.session.commit()
+    with webhook_try() as counted:
+        result = send_try(claim.outgoing)
+        outcome = _record(claim.delivery_id, claim.lease, claim.outgoing, result, claim.at)
+        db.session.commit()
+        counted.outcome = outcome
     log.info("webhook %s: %s (%s)", claim.delivery_id, outcome, result.status_code or result.error)
     return outcome
 

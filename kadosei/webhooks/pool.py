@@ -28,6 +28,7 @@ from flask import Flask, current_app
 
 from kadosei.extensions import db
 from kadosei.jobs.queue import redis_connection
+from kadosei.metrics import WEBHOOK_DELIVERY_THREADS
 from kadosei.webhooks.claims import claim_due_deliveries, release_claims
 from kadosei.webhooks.delivery import Claim, make_try
 from kadosei.webhooks.outbox import deliveries_channel
@@ -63,6 +64,7 @@ class DeliveryPool:
 
     def start(self) -> DeliveryPool:
         self._started = True
+        WEBHOOK_DELIVERY_THREADS.inc(self.size)
         for thread in (*self._senders, self._listener, self._dispatcher):
             thread.start()
         self._wake.set()  # claim what is due right away: nothing waits for a worker restart
@@ -73,6 +75,7 @@ class DeliveryPool:
         (at most ``timeout`` s; by default as long as one try may take, with some margin)."""
         if not self._started:
             return
+        self._started = False
         if timeout is None:
             timeout = 2 * self.app.config["KADOSEI_WEBHOOK_TIMEOUT"] + 5
         deadline = time.monotonic() + timeout
@@ -85,6 +88,7 @@ class DeliveryPool:
         for thread in self._senders:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._listener.join(max(0.0, min(POLL_SECONDS + 1, deadline - time.monotonic())))
+        WEBHOOK_DELIVERY_THREADS.dec(self.size)
         busy = sum(thread.is_alive() for thread in self._senders)
         if busy:
             log.warning("%d webhook tries still in flight at stop; their leases will lapse", busy)

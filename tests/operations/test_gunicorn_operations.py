@@ -4,6 +4,7 @@ samples, and SIGTERM lets a request in flight finish before the server stops."""
 from __future__ import annotations
 
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -147,6 +148,20 @@ def test_sigterm_lets_the_request_in_flight_finish(app, factories, database_url,
     assert process.returncode == 0
     assert stopped_after < 30
     print(f"\nSIGTERM → in-flight checkout answered and gunicorn stopped in {stopped_after:.1f} s")
+
+
+def test_gunicorn_start_clears_only_the_metrics_of_processes_that_are_gone(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    live = tmp_path / f"gauge_livesum_{os.getpid()}.db"  # a worker sharing the folder
+    gone = tmp_path / "counter_4194305.db"  # above the largest pid Linux gives
+    for samples in (live, gone):
+        samples.write_bytes(b"")
+    settings = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+
+    settings["on_starting"](None)
+
+    assert live.exists()
+    assert not gone.exists()
 
 
 @pytest.fixture
