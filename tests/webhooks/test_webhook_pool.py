@@ -231,9 +231,9 @@ def test_the_per_endpoint_cap_holds_across_worker_processes(webhook_app, factori
         slow_arrivals = sorted(r.at for r in slow.received)
         other_arrivals = sorted(r.at for r in other.received)
         received = Counter(r.event_id for target in (slow, other) for r in target.received)
-    assert [d.status for d in rows] == ["succeeded"] * len(rows)
+    assert [d.status for d in rows] == ["succeeded"] * (len(owed) + len(others))
     assert received == Counter(dict.fromkeys(owed + others, 1))
     assert slow.most_in_flight == cap  # used to the full, never above, by both workers together
     # The other merchant's deliveries all went out while the slow receiver still had most of
-    # its 30 (10 s of work at 3 at a time) to come: they did not queue behind them.
+    # its 30 (6 s of work at 3 at a time) to come: they did not queue behind them.
     assert other_arrivals[-1] < slow_arrivals[len(owed) // 2]
