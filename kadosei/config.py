@@ -210,8 +210,9 @@ SETTINGS: tuple[Setting, ...] = (
         "KADOSEI_WEBHOOK_PER_ENDPOINT",
         _positive_int,
         4,
-        "deliveries in flight to one endpoint at once, across all workers: a slow or hanging "
-        "receiver holds that many slots and delays no other endpoint",
+        "deliveries in flight to one endpoint at once, from all worker processes and hosts "
+        "together (counted in the database): a slow or hanging receiver holds that many slots "
+        "and delays no other endpoint",
         env="KADOSEI_WEBHOOK_PER_ENDPOINT",
     ),
     Setting(

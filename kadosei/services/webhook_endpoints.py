@@ -170,7 +170,9 @@ def delivery_event(delivery: WebhookDelivery) -> Event:
 def resend_delivery(
     delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, now: datetime | None = None
 ) -> WebhookDelivery:
-    """Try any delivery again now (same event, same ``webhook-id``); its tries stay logged."""
+    """Try any delivery again now (same event, same ``webhook-id``); its tries stay logged.
+    A try in flight keeps its lease: the delivery is not sent twice at once, nor does it
+    leave its endpoint's share of deliveries in flight (the try's outcome then counts)."""
     if not endpoint.enabled:
         raise Unprocessable(
             "Enable the endpoint before resending to it", code="webhook_endpoint_disabled"
@@ -179,7 +181,8 @@ def resend_delivery(
     delivery.status = "pending"
     delivery.next_attempt_at = now
     delivery.completed_at = None
-    delivery.locked_until = None
+    if delivery.locked_until is not None and delivery.locked_until < now:
+        delivery.locked_until = None
     delivery.enqueued_at = now
     db.session.commit()
     announce_deliveries()

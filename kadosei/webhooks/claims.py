@@ -1,10 +1,12 @@
 """Claiming due deliveries fairly, many at a time, for a worker's delivery pool.
 
 Each endpoint gets at most ``per_endpoint`` deliveries in flight, counted from the leases in the
-database (so across every worker), and the deliveries claimed in one go are taken round-robin
-across endpoints, oldest first within each: a receiver that hangs holds its own slots and no
-one else's. A claim is the same conditional UPDATE as a single try's (pending, due, no live
-lease), so two threads or workers racing for a row never both win it.
+database, so across every worker process and host, and the deliveries claimed in one go are
+taken round-robin across endpoints, oldest first within each: a receiver that hangs holds its
+own slots and no one else's. The pick below is planned from counts read without a lock; the
+claim itself (``claim_deliveries``, the same as a single try's: pending, due, no live lease)
+is serialised per endpoint and recounted before it commits, so two workers claiming for one
+endpoint at once never take more than its share between them, nor the same row twice.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from kadosei.models import WebhookDelivery
 from kadosei.models.base import utcnow
 from kadosei.webhooks.delivery import (
     Claim,
+    claim_deliveries,
     claimable,
     delivery_rows,
-    lease_until,
+    live_leases,
     outgoing_or_cancel,
 )
 
@@ -32,29 +35,20 @@ def claim_due_deliveries(limit: int, per_endpoint: int, now: datetime | None = N
     now = now or utcnow()
     if limit < 1:
         return []
-    in_flight = _in_flight_by_endpoint(now)
+    in_flight = live_leases(now)
     picked = _pick_fairly(_candidates(now, limit, per_endpoint, in_flight), limit, per_endpoint)
     if not picked:
         db.session.rollback()
         return []
-    lease = lease_until(now)
-    won = set(
-        db.session.scalars(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(picked), *claimable(now))
-            .values(locked_until=lease)
-            .returning(WebhookDelivery.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    lease, won = claim_deliveries(picked, per_endpoint, now)
     claims: dict[str, Claim] = {}
-    for delivery, endpoint, event in delivery_rows(list(won)) if won else []:
+    for delivery, endpoint, event in delivery_rows(won) if won else []:
         outgoing = outgoing_or_cancel(delivery, endpoint, event, now)
         if outgoing is not None:
             claims[delivery.id] = Claim(delivery.id, endpoint.id, lease, now, outgoing)
             WEBHOOK_CLAIM_LAG_SECONDS.observe((now - delivery.next_attempt_at).total_seconds())
     db.session.commit()
-    return [claims[delivery_id] for delivery_id in picked if delivery_id in claims]
+    return [claims[delivery_id] for delivery_id in won if delivery_id in claims]
 
 
 def release_claims(claims: list[Claim]) -> None:
@@ -70,20 +64,6 @@ def release_claims(claims: list[Claim]) -> None:
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
-
-
-def _in_flight_by_endpoint(now: datetime) -> dict[str, int]:
-    """Deliveries under a live lease, per endpoint (claimed ones are due: the index serves)."""
-    rows = db.session.execute(
-        select(WebhookDelivery.endpoint_id, func.count())
-        .where(
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            WebhookDelivery.locked_until >= now,
-        )
-        .group_by(WebhookDelivery.endpoint_id)
-    )
-    return {endpoint_id: int(count) for endpoint_id, count in rows}
 
 
 def _candidates(
@@ -119,14 +99,15 @@ def _candidates(
 
 def _pick_fairly(
     candidates: list[tuple[str, str, int]], limit: int, per_endpoint: int
-) -> list[str]:
+) -> list[tuple[str, str]]:
+    """(delivery, endpoint) pairs to claim, in order, none taking an endpoint past its cap."""
     taken: dict[str, int] = {}
-    picked: list[str] = []
+    picked: list[tuple[str, str]] = []
     for delivery_id, endpoint_id, busy in candidates:
         if busy + taken.get(endpoint_id, 0) >= per_endpoint:
             continue
         taken[endpoint_id] = taken.get(endpoint_id, 0) + 1
-        picked.append(delivery_id)
+        picked.append((delivery_id, endpoint_id))
         if len(picked) == limit:
             break
     return picked

@@ -2,8 +2,10 @@
 
 A delivery is claimed with a conditional UPDATE that sets a lease (``locked_until``), so two
 threads or workers never send it at once; a crashed worker's lease runs out and the delivery is
-due and unclaimed again (the worker's delivery pool, ``kadosei.webhooks.pool``, claims it). No
-database transaction stays open while the receiver is being called.
+due and unclaimed again (the worker's delivery pool, ``kadosei.webhooks.pool``, claims it). The
+live leases are also what caps the deliveries in flight to one endpoint, across every worker:
+claims for an endpoint are serialised and recounted before they commit (``claim_deliveries``).
+No database transaction stays open while the receiver is being called.
 
 ``now`` drives every scheduling decision (due, lease, next try), so tests can move the clock;
 the ``webhook-timestamp`` header always carries the real time, as receivers check it.
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from kadosei.extensions import db
 from kadosei.metrics import webhook_try
@@ -61,7 +63,7 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
     lease = _claim(delivery_id, now)
     if lease is None:
         db.session.rollback()
-        return "skipped"  # not due, already done, or another worker holds it
+        return "skipped"  # not due, done, held by another worker, or its endpoint is full
     delivery, endpoint, event = delivery_rows([delivery_id])[0]
     outgoing = outgoing_or_cancel(delivery, endpoint, event, now)
     db.session.commit()  # the claim is taken; nothing stays open while the receiver answers
@@ -119,15 +121,97 @@ def lease_until(now: datetime) -> datetime:
     return now + timedelta(seconds=current_app.config["KADOSEI_WEBHOOK_LEASE_SECONDS"])
 
 
-def _claim(delivery_id: str, now: datetime) -> datetime | None:
+def claim_deliveries(
+    picked: list[tuple[str, str]], per_endpoint: int, now: datetime
+) -> tuple[datetime, list[str]]:
+    """Claim those of the (delivery, endpoint) pairs still claimable, keeping each endpoint at
+    most ``per_endpoint`` live leases, counted in the database across every worker; returns
+    the lease and the deliveries won, in the given order. The caller commits.
+
+    ``picked`` was chosen from counts that may be stale by now (another worker's claim may
+    have committed since), so the count that decides is taken again after the claiming
+    UPDATE, while no other claim for these endpoints can commit: on PostgreSQL each endpoint's
+    row is locked first (``_lock_endpoints``), and SQLite has a single writer, which the
+    UPDATE takes. Claims that would put an endpoint over its cap are given back."""
     lease = lease_until(now)
-    claimed = db.session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, *claimable(now))
-        .values(locked_until=lease)
-        .execution_options(synchronize_session=False)
+    _lock_endpoints({endpoint_id for _, endpoint_id in picked})
+    won = set(
+        db.session.scalars(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_([delivery_id for delivery_id, _ in picked]))
+            .where(*claimable(now))
+            .values(locked_until=lease)
+            .returning(WebhookDelivery.id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return lease if claimed.rowcount == 1 else None
+    return lease, _within_cap([pair for pair in picked if pair[0] in won], per_endpoint, now)
+
+
+def live_leases(now: datetime, endpoint_ids: set[str] | None = None) -> dict[str, int]:
+    """Deliveries under a live lease (in flight or about to be), per endpoint; claimed ones
+    are due, so the (status, next_attempt_at) index serves."""
+    query = (
+        select(WebhookDelivery.endpoint_id, func.count())
+        .where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookDelivery.locked_until >= now,
+        )
+        .group_by(WebhookDelivery.endpoint_id)
+    )
+    if endpoint_ids is not None:
+        query = query.where(WebhookDelivery.endpoint_id.in_(endpoint_ids))
+    return {endpoint_id: int(count) for endpoint_id, count in db.session.execute(query)}
+
+
+def _lock_endpoints(endpoint_ids: set[str]) -> None:
+    """Serialise claims per endpoint until the transaction ends. PostgreSQL: a row lock on each
+    endpoint, taken in one order so claimers never deadlock, and ``FOR NO KEY UPDATE`` so new
+    deliveries (whose foreign key shares the row) are never held up. SQLite renders no lock
+    clause: its one writer serialises every claim."""
+    db.session.execute(
+        select(WebhookEndpoint.id)
+        .where(WebhookEndpoint.id.in_(endpoint_ids))
+        .order_by(WebhookEndpoint.id)
+        .with_for_update(key_share=True)
+    )
+
+
+def _within_cap(won: list[tuple[str, str]], per_endpoint: int, now: datetime) -> list[str]:
+    """The claims just won, less the latest of those over an endpoint's cap (given back)."""
+    if not won:
+        return []
+    over = {
+        endpoint_id: count - per_endpoint
+        for endpoint_id, count in live_leases(now, {endpoint for _, endpoint in won}).items()
+        if count > per_endpoint
+    }
+    given_back: set[str] = set()
+    for delivery_id, endpoint_id in reversed(won):
+        if over.get(endpoint_id, 0) > 0:
+            over[endpoint_id] -= 1
+            given_back.add(delivery_id)
+    if given_back:
+        db.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(given_back))
+            .values(locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    return [delivery_id for delivery_id, _ in won if delivery_id not in given_back]
+
+
+def _claim(delivery_id: str, now: datetime) -> datetime | None:
+    """Claim one delivery, within its endpoint's cap like the pools' claims."""
+    endpoint_id = db.session.scalar(
+        select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id)
+    )
+    if endpoint_id is None:
+        return None
+    per_endpoint = current_app.config["KADOSEI_WEBHOOK_PER_ENDPOINT"]
+    lease, won = claim_deliveries([(delivery_id, endpoint_id)], per_endpoint, now)
+    return lease if won else None
 
 
 def delivery_rows(delivery_ids: list[str]) -> list:

@@ -1,10 +1,10 @@
 """A worker's delivery pool: many webhook deliveries in flight, none able to clog the others.
 
 One dispatcher thread claims due deliveries from the database (``claims``: fair across
-endpoints, at most ``KADOSEI_WEBHOOK_PER_ENDPOINT`` in flight to each) for the delivery threads
-that are free, ``KADOSEI_WEBHOOK_CONCURRENCY`` of them, each with its own app context and
-database session. A slow, hanging or black-holed receiver holds its own few slots; everyone
-else's deliveries go past it.
+endpoints, at most ``KADOSEI_WEBHOOK_PER_ENDPOINT`` in flight to each from all the workers'
+pools together) for the delivery threads that are free, ``KADOSEI_WEBHOOK_CONCURRENCY`` of
+them, each with its own app context and database session. A slow, hanging or black-holed
+receiver holds its own few slots; everyone else's deliveries go past it.
 
 The database is the queue: the dispatcher claims when the outbox announces new deliveries (Redis
 publish), when a delivery thread finishes, and at least every ``POLL_SECONDS`` — so retries that

@@ -21,7 +21,8 @@ from kadosei.models import DeliveryTry, Event, WebhookDelivery, WebhookEndpoint
 from kadosei.models.base import utcnow
 from kadosei.schemas.requests import WebhookEndpointCreate, WebhookEndpointUpdate
 from kadosei.services import webhook_endpoints
-from kadosei.webhooks.delivery import deliver_webhook
+from kadosei.webhooks.claims import claim_due_deliveries
+from kadosei.webhooks.delivery import deliver_webhook, make_try
 from kadosei.webhooks.schedule import MAX_TRIES, RETRY_DELAYS
 from kadosei.webhooks.signing import new_secret
 from kadosei.webhooks.transport import PRIVATE_BODY_NOTE, RESPONSE_BODY_LIMIT, read_capped_body
@@ -376,6 +377,34 @@ def test_resend_of_a_failed_delivery_makes_one_more_try(webhook_app, factories, 
     receiver.status = 200
     webhook_endpoints.resend_delivery(only_delivery(), endpoint)
     assert deliver_webhook(delivery.id) == "succeeded"
+
+
+def test_resend_of_a_delivery_in_flight_leaves_the_try_its_lease(webhook_app, factories, receiver):
+    application, endpoint = make_endpoint(factories, receiver.url)
+    emit(application)
+    (claim,) = claim_due_deliveries(4, 4)  # a worker is sending it right now
+    webhook_endpoints.resend_delivery(only_delivery(), endpoint)
+    assert only_delivery().locked_until == claim.lease
+    assert claim_due_deliveries(4, 4) == []  # not sent a second time alongside
+    assert make_try(claim) == "succeeded"
+    assert len(receiver.wait_for(1)) == 1
+
+
+def test_a_single_try_waits_while_its_endpoint_has_its_share_in_flight(
+    webhook_app, factories, receiver
+):
+    application, _ = make_endpoint(factories, receiver.url)
+    for _ in range(5):
+        emit(application.id)
+    held = claim_due_deliveries(16, 4)  # the pools hold the endpoint's 4 slots
+    unclaimed = select(WebhookDelivery.id).where(WebhookDelivery.locked_until.is_(None))
+    waiting = db.session.scalars(unclaimed).one()
+    assert deliver_webhook(waiting) == "skipped"
+    assert db.session.scalars(unclaimed).one() == waiting  # still due: a pool sends it later
+    for claim in held:
+        make_try(claim)
+    assert deliver_webhook(waiting) == "succeeded"
+    assert len(receiver.wait_for(5)) == 5
 
 
 def test_two_workers_racing_for_one_delivery_send_it_once(webhook_app, factories, receiver):

@@ -1,4 +1,5 @@
-"""The delivery pool: many deliveries in flight per worker, at most a few per endpoint, claimed
+"""The delivery pool: many deliveries in flight per worker, at most a few per endpoint across
+all worker processes together (a claim racing another worker's is counted again), claimed
 round-robin across endpoints, so a slow or hanging receiver delays only itself; never one
 delivery sent twice by two threads or two worker processes; SIGTERM lets the tries in flight
 finish. Real receivers, real worker processes, the run's database and Redis."""
@@ -6,13 +7,15 @@ finish. Real receivers, real worker processes, the run's database and Redis."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import webhook_support
-from sqlalchemy import select
+from sqlalchemy import select, update
 from webhook_support import (
     Receiver,
     deliveries,
@@ -24,7 +27,8 @@ from webhook_support import (
 )
 
 from kadosei.extensions import db
-from kadosei.models import DeliveryTry
+from kadosei.models import DeliveryTry, WebhookDelivery, WebhookEndpoint
+from kadosei.models.base import utcnow
 from kadosei.webhooks.claims import claim_due_deliveries
 from kadosei.webhooks.pool import DeliveryPool
 
@@ -111,6 +115,47 @@ def test_claims_go_round_robin_across_endpoints_and_respect_their_share(webhook_
     assert claim_due_deliveries(6, 3) == []
 
 
+def test_a_claim_racing_another_workers_claim_keeps_within_the_endpoints_share(
+    webhook_app, factories
+):
+    application, endpoint = make_endpoint(factories, "https://slow.example.com/hooks")
+    for _ in range(6):
+        emit(application.id)
+    endpoint_id, owed = endpoint.id, [d.id for d in deliveries()]
+    db.session.commit()
+    outcome: dict[str, list] = {}
+
+    def claim_elsewhere() -> None:
+        with webhook_app.app_context():
+            outcome["claims"] = claim_due_deliveries(6, 3)
+            db.session.remove()
+
+    # Another worker is in the middle of claiming for this endpoint: it holds the endpoint's
+    # claim lock (on SQLite: the one writer) and has leased three deliveries, not yet committed.
+    with db.engine.connect() as other:
+        other.execute(
+            select(WebhookEndpoint.id)
+            .where(WebhookEndpoint.id == endpoint_id)
+            .with_for_update(key_share=True)
+        )
+        lease = utcnow() + timedelta(seconds=60)
+        other.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(owed[3:]))
+            .values(locked_until=lease)
+        )
+        # This worker reads no lease yet, so it plans to take the three others...
+        racing = threading.Thread(target=claim_elsewhere)
+        racing.start()
+        time.sleep(1.0)
+        other.commit()
+        racing.join(timeout=15)
+    # ...and, counting again once the other claim is in, takes none: the share is full.
+    assert outcome["claims"] == []
+    leased = [d.id for d in deliveries() if d.locked_until is not None]
+    assert leased == owed[3:]
+
+
 def test_two_worker_processes_never_send_a_delivery_twice(webhook_app, factories):
     with receivers(4, delay=0.05) as targets:
         applications = [make_endpoint(factories, r.url)[0].id for r in targets]
@@ -157,3 +202,38 @@ def test_sigterm_lets_the_tries_in_flight_finish_and_loses_nothing(webhook_app, 
     assert [d.status for d in rows] == ["succeeded"] * len(events)
     assert counts == Counter(dict.fromkeys(events, 1))  # none sent twice
     assert receiver.rejected == []  # no request cut short
+
+
+def test_the_per_endpoint_cap_holds_across_worker_processes(webhook_app, factories):
+    # Two worker processes, 8 delivery threads each, a cap of 3: one process alone could keep
+    # 3 in flight, so without a cap shared through the database the two would reach 6.
+    cap = 3
+    with receivers(1, delay=0.6) as (slow,), receivers(1) as (other,):
+        owing, _ = make_endpoint(factories, slow.url)
+        owing_id = owing.id
+        owed = [emit(owing_id).id for _ in range(30)]
+        merchant, _ = make_endpoint(factories, other.url)
+        merchant_id = merchant.id
+        others = [emit(merchant_id).id for _ in range(10)]
+        processes = [
+            start_worker(
+                webhook_app,
+                KADOSEI_WEBHOOK_CONCURRENCY="8",
+                KADOSEI_WEBHOOK_PER_ENDPOINT=str(cap),
+            )
+            for _ in range(2)
+        ]
+        try:
+            rows = wait_until_all_succeeded(len(owed) + len(others), timeout=90)
+        finally:
+            for process in processes:
+                stop_worker(process)
+        slow_arrivals = sorted(r.at for r in slow.received)
+        other_arrivals = sorted(r.at for r in other.received)
+        received = Counter(r.event_id for target in (slow, other) for r in target.received)
+    assert [d.status for d in rows] == ["succeeded"] * (len(owed) + len(others))
+    assert received == Counter(dict.fromkeys(owed + others, 1))
+    assert slow.most_in_flight == cap  # used to the full, never above, by both workers together
+    # The other merchant's deliveries all went out while the slow receiver still had most of
+    # its 30 (6 s of work at 3 at a time) to come: they did not queue behind them.
+    assert other_arrivals[-1] < slow_arrivals[len(owed) // 2]
