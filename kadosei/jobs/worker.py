@@ -9,6 +9,7 @@ import threading
 from wsgiref.simple_server import WSGIServer
 
 import click
+import redis
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rq import SimpleWorker
@@ -28,10 +29,36 @@ class AppWorker(SimpleWorker):
     the webhook delivery pool beside the job loop (``deliveries``). In burst mode it sends every
     delivery due once the jobs are done (they may have made some), one after another."""
 
+    # While Redis is away RQ tries again after 1, 2, 4 … up to 60 s: the queue would stay idle
+    # for up to a minute after Redis is back. A refused connection costs nothing: try often.
+    max_connection_wait_time = 2.0
+
     def __init__(self, *args, deliveries: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.deliveries = deliveries
         self._pool: DeliveryPool | None = None
+        self._scheduler_guard = threading.Lock()
+        self._ending = False
+
+    def revive_scheduler(self) -> bool:
+        """Start the scheduler (delayed jobs, retries) again if it died: it exits when Redis
+        goes away, and RQ would restart it only at its ten-minute maintenance. Only the worker
+        holding the scheduler lock runs one; ``True`` if this one does."""
+        with self._scheduler_guard:
+            if self._ending or self.scheduler is None:
+                return False
+            process = self.scheduler._process
+            if process is not None and process.is_alive():
+                return True
+            try:
+                return bool(self.scheduler.acquire_locks(auto_start=True))
+            except redis.RedisError:
+                return False  # still away: the next sweep round tries again
+
+    def teardown(self) -> None:
+        with self._scheduler_guard:
+            self._ending = True  # no scheduler revived after RQ has stopped it
+        super().teardown()
 
     def perform_job(self, job, queue) -> bool:
         try:
@@ -62,10 +89,11 @@ class AppWorker(SimpleWorker):
             self._pool.start()
 
 
-def _sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
+def _sweep_forever(app: Flask, worker: AppWorker, interval: float, stop: threading.Event) -> None:
     while not stop.is_set():
         with app.app_context():
             run_sweeps()
+        worker.revive_scheduler()
         stop.wait(interval)
 
 
@@ -92,14 +120,12 @@ def worker_command(burst: bool, sweep_interval: float, deliveries: bool) -> None
     stop = threading.Event()
     with app.app_context():
         run_sweeps()
+    worker = AppWorker([get_queue(app)], connection=redis_connection(app), deliveries=deliveries)
     if not burst:
         threading.Thread(
-            target=_sweep_forever, args=(app, sweep_interval, stop), daemon=True
+            target=_sweep_forever, args=(app, worker, sweep_interval, stop), daemon=True
         ).start()
     try:
-        worker = AppWorker(
-            [get_queue(app)], connection=redis_connection(app), deliveries=deliveries
-        )
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()

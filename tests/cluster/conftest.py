@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -122,6 +123,47 @@ def session_body(**overrides) -> dict:
     return body
 
 
+def pay_on_the_sandbox(
+    cluster: Cluster, session_id: str, *, customer: Api | None = None, come_back: bool = False
+):
+    """A customer pays the session by card on the sandbox's hosted page, through nginx (TLS).
+    With ``come_back`` they follow the provider's redirect to kadosei's return page (which
+    confirms with the provider); without, they close the tab on the provider's side and only
+    its notification tells kadosei. Returns kadosei's last answer."""
+    customer = customer or Api(cluster)  # the customer's browser: cookies, no API key
+    hosted = customer.request("GET", f"/checkout/{session_id}")
+    assert hosted.status_code == 303, hosted.text[:300]
+    path = hosted.headers["Location"].removeprefix(cluster.public_url)
+    page = customer.request("GET", path)
+    assert page.status_code == 200, page.text[:300]
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text).group(1)
+    paid = customer.request(
+        "POST",
+        path,
+        data={"csrf_token": token, "card_number": "4242424242424242"},
+        headers={"Referer": cluster.public_url + path},
+    )
+    assert paid.status_code in (302, 303), paid.text[:300]
+    if not come_back:
+        return paid
+    back = customer.request("GET", paid.headers["Location"].removeprefix(cluster.public_url))
+    assert back.status_code == 303, back.text[:300]
+    return back
+
+
+def wait_for_status(api: Api, path: str, status: str, timeout: float = 60) -> dict:
+    """The resource at ``path`` once its ``status`` is ``status``; fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.request("GET", path)
+        current = found.json().get("status") if found.status_code == 200 else found.status_code
+        if current == status:
+            return found.json()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never became {status} in {timeout:.0f} s: {current}")
+        time.sleep(0.3)
+
+
 class Receiver:
     """A merchant's webhook receiver on this machine: records every request it gets."""
 
@@ -135,13 +177,14 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length)
+                message = json.loads(self.rfile.read(length))
                 with receiver.lock:
                     receiver.received.append(
                         {
                             "id": self.headers.get("webhook-id"),
                             "at": time.monotonic(),
-                            "type": json.loads(body).get("type"),
+                            "type": message.get("type"),
+                            "object": message.get("data", {}).get("object", {}).get("id"),
                         }
                     )
                 if receiver.delay:

@@ -4,7 +4,6 @@ learns through one instance steers the other, and every webhook goes out once pe
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,9 +17,11 @@ from tests.cluster.conftest import (
     add_endpoint,
     flask_cli,
     merchant_key,
+    pay_on_the_sandbox,
     session_body,
     start_cluster,
     stop_cluster,
+    wait_for_status,
 )
 
 
@@ -165,39 +166,14 @@ def test_every_webhook_is_sent_once_per_try_by_two_workers(cluster, merchant):
         receiver.close()
 
 
-def _paid_on_the_sandbox(cluster, api, **body) -> str:
-    """A session paid by a customer on the sandbox's hosted page, through nginx (TLS)."""
-    session = api.request("POST", "/api/v1/payment_sessions", json=session_body(**body)).json()
-    customer = Api(cluster)  # the customer's browser: cookies, no API key
-    hosted = customer.request("GET", f"/checkout/{session['id']}")
-    assert hosted.status_code == 303, hosted.text
-    path = hosted.headers["Location"].removeprefix(cluster.public_url)
-    page = customer.request("GET", path)
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text).group(1)
-    paid = customer.request(
-        "POST",
-        path,
-        data={"csrf_token": token, "card_number": "4242424242424242"},
-        headers={"Referer": cluster.public_url + path},
-    )
-    assert paid.status_code in (302, 303), paid.text[:300]
-    return session["id"]
-
-
-def _wait_for_status(api, session_id: str, status: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        session = api.request("GET", f"/api/v1/payment_sessions/{session_id}").json()
-        if session["status"] == status:
-            return session
-        time.sleep(0.3)
-    raise AssertionError(f"{session_id} never became {status}: {session['status']}")
-
-
 def test_a_capture_and_a_refund_cannot_be_doubled_across_instances(cluster, merchant):
     _, api, _ = merchant
-    session_id = _paid_on_the_sandbox(cluster, api, capture_method="manual", amount=5000)
-    _wait_for_status(api, session_id, "requires_capture")
+    session = api.request(
+        "POST", "/api/v1/payment_sessions", json=session_body(capture_method="manual", amount=5000)
+    ).json()
+    session_id = session["id"]
+    pay_on_the_sandbox(cluster, session_id)
+    wait_for_status(api, f"/api/v1/payment_sessions/{session_id}", "requires_capture")
 
     def capture(n: int):
         return api.request(
@@ -213,7 +189,7 @@ def test_a_capture_and_a_refund_cannot_be_doubled_across_instances(cluster, merc
     won = [c for c in captures if c.status_code == 200]
     assert len(won) == 1, [c.status_code for c in captures]
     assert {c.status_code for c in captures} <= {200, 409, 422, 503}
-    captured = _wait_for_status(api, session_id, "succeeded")
+    captured = wait_for_status(api, f"/api/v1/payment_sessions/{session_id}", "succeeded")
     assert captured["amount_captured"] == 4000
 
     def refund(n: int):
