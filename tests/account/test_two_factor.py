@@ -10,8 +10,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import segno
 from account_support import Browser, reset_path_in, run_jobs, totp_code
-from sqlalchemy import select
+from cryptography.fernet import Fernet
+from sqlalchemy import select, text
 
+from kadosei import encryption
 from kadosei.models import AuditEvent, RecoveryCode, User
 from tests.conftest import HttpsClient
 from tests.factories import PASSWORD
@@ -120,6 +122,47 @@ def test_turning_it_on_gives_ten_recovery_codes_kept_as_digests(browser, owner, 
     assert not {c.replace("-", "") for c in codes} & set(digests)
     assert db.session.scalar(select(User).where(User.id == user.id)).two_factor_enabled
     assert "two_factor.enabled" in set(db.session.scalars(select(AuditEvent.action)))
+
+
+def _stored_secret(db, user) -> str:
+    """The column as the database holds it, past the model's decryption."""
+    query = text("SELECT totp_secret FROM users WHERE id = :id")
+    return db.session.execute(query, {"id": user.id}).scalar_one()
+
+
+def test_the_secret_is_kept_encrypted_and_its_codes_still_log_in(app, browser, owner, db):
+    _, user = owner
+    secret, _ = _turn_on(browser, user)
+    other = _new_browser(app)
+
+    stored = _stored_secret(db, user)
+    other.login(user.email)
+
+    assert secret not in stored
+    assert stored.startswith("gAAAAA")  # a Fernet token (version byte 0x80)
+    assert other.second_factor(totp_code(secret, 1)).status_code == 302
+    assert other.logged_in()
+
+
+def test_a_new_key_put_first_reads_old_secrets_and_rotation_moves_them_to_it(
+    app, browser, owner, db
+):
+    _, user = owner
+    secret, _ = _turn_on(browser, user)
+    old = app.config["KADOSEI_ENCRYPTION_KEYS"]
+    new = Fernet.generate_key().decode()
+    app.config["KADOSEI_ENCRYPTION_KEYS"] = (new, *old)
+    first = _new_browser(app)
+    first.login(user.email)
+
+    assert first.second_factor(totp_code(secret, 1)).status_code == 302
+    rotated = app.test_cli_runner().invoke(args=["rotate-encryption"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "Re-encrypted 1 two-factor secret" in rotated.output
+    app.config["KADOSEI_ENCRYPTION_KEYS"] = (new,)  # the old key is dropped
+    db.session.expire_all()
+    assert encryption.decrypt(_stored_secret(db, user), (new,)) == secret
+    assert db.session.scalar(select(User).where(User.id == user.id)).two_factor_enabled
 
 
 def test_the_portal_asks_for_a_code_after_the_password(app, browser, owner):
