@@ -16,6 +16,7 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
+import base64
 import glob
 import json
 import os
@@ -129,6 +130,10 @@ class Cluster:
     sweep_interval: float = 10.0
     extra_env: dict[str, str] = field(default_factory=dict)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # A Fernet key (32 random bytes, url-safe base64) for secrets at rest.
+    encryption_key: str = field(
+        default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -171,6 +176,7 @@ class Cluster:
         env.update(
             KADOSEI_ENV="production",
             SECRET_KEY=self.secret_key,
+            KADOSEI_ENCRYPTION_KEYS=self.encryption_key,
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
             KADOSEI_PUBLIC_URL=self.public_url,

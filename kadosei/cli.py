@@ -14,6 +14,7 @@ from kadosei.sandbox.cli import sandbox_command
 from kadosei.schemas.parsing import parse
 from kadosei.schemas.requests import Signup
 from kadosei.services.accounts import create_merchant, find_user_by_email, set_operator
+from kadosei.services.two_factor import reencrypt_secrets
 
 
 def register_cli(app: Flask) -> None:
@@ -51,6 +52,13 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"No user with e-mail {email}")
         set_operator(user, not revoke)
         click.echo(f"{user.email} is {'no longer ' if revoke else ''}a platform operator")
+
+    @app.cli.command("rotate-encryption")
+    def rotate_encryption_command() -> None:
+        """Re-encrypt every stored secret under the first KADOSEI_ENCRYPTION_KEYS key (then the
+        older keys can be dropped)."""
+        count = reencrypt_secrets()
+        click.echo(f"Re-encrypted {count} two-factor secret(s) under the first key")
 
     @app.cli.command("settings")
     def settings_command() -> None:

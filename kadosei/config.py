@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kadosei.encryption import derived_key, parse_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 ENVIRONMENTS = ("development", "production", "testing")
@@ -222,6 +224,18 @@ SETTINGS: tuple[Setting, ...] = (
         "HMAC key for API-key digests",
         env="KADOSEI_API_KEY_PEPPER",
         shown="`SECRET_KEY`",
+    ),
+    Setting(
+        "KADOSEI_ENCRYPTION_KEYS",
+        parse_keys,
+        lambda c: (
+            None if _production(c) or not c["SECRET_KEY"] else (derived_key(c["SECRET_KEY"]),)
+        ),
+        "comma-separated Fernet keys that encrypt secrets at rest (two-factor secrets): the "
+        "first encrypts, all decrypt (rotation: put a new key first, run `flask "
+        "rotate-encryption`, then drop the old); required in production",
+        env="KADOSEI_ENCRYPTION_KEYS",
+        shown="outside production, a key derived from `SECRET_KEY`",
     ),
     Setting(
         "JWT_ACCESS_TTL",
@@ -518,6 +532,13 @@ def validate_production(config: Mapping[str, Any]) -> None:
     if len(secret) < MIN_SECRET_LENGTH:
         # It signs the JWTs (HS256 wants a key of at least 256 bits) and the portal sessions.
         raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+    if not config["KADOSEI_ENCRYPTION_KEYS"]:
+        # Not derived from SECRET_KEY here: rotating that (after a leak, say) would otherwise
+        # leave every two-factor secret unreadable, and the keys could not be rotated alone.
+        raise ConfigError(
+            "KADOSEI_ENCRYPTION_KEYS must be set in production (a Fernet key: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+        )
     url = config["KADOSEI_PUBLIC_URL"]
     if not url:
         raise ConfigError(

@@ -16,6 +16,7 @@ from kadosei.schemas.requests import (
     PaymentSessionListQuery,
 )
 from kadosei.services import payments
+from kadosei.services.audit import Actor
 
 
 @bp.post("/payment_sessions")
@@ -57,7 +58,11 @@ def get_payment_session(session_id: str):
 def cancel_payment_session(session_id: str):
     parse(EmptyBody, json_body(allow_empty=True))
     response = payments.cancel_payment_session(
-        g.application, g.mode, session_id, idempotency_key=request.headers.get("Idempotency-Key")
+        g.application,
+        g.mode,
+        session_id,
+        actor=Actor.api_key(g.api_key_id, g.application.id, request.remote_addr),
+        idempotency_key=request.headers.get("Idempotency-Key"),
     )
     return response.body, response.status
 
@@ -71,6 +76,7 @@ def capture_payment_session(session_id: str):
         g.mode,
         session_id,
         fields,
+        actor=Actor.api_key(g.api_key_id, g.application.id, request.remote_addr),
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     return response.body, response.status

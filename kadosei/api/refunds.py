@@ -11,6 +11,7 @@ from kadosei.representation import serialize_list, serialize_refund
 from kadosei.schemas.parsing import parse
 from kadosei.schemas.requests import RefundCreate, RefundListQuery
 from kadosei.services import refunds
+from kadosei.services.audit import Actor
 
 
 @bp.post("/refunds")
@@ -21,6 +22,7 @@ def create_refund():
         g.application,
         g.mode,
         fields,
+        actor=Actor.api_key(g.api_key_id, g.application.id, request.remote_addr),
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     return response.body, response.status

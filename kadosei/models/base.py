@@ -1,4 +1,4 @@
-"""Shared column helpers: public ids, UTC timestamps and the ordering sequence."""
+"""Shared column helpers: public ids, UTC timestamps, the ordering sequence and encrypted text."""
 
 from __future__ import annotations
 
@@ -6,14 +6,31 @@ import secrets
 import string
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Integer
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from kadosei import encryption
 
 BASE62 = string.digits + string.ascii_letters
 ID_LENGTH = 24
 
 # SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT.
 SequenceInteger = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class EncryptedString(TypeDecorator):
+    """Text stored encrypted (``kadosei.encryption``: the configured keys) and read back plain;
+    the column never holds the plaintext. Not comparable in SQL: each write is a new token."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        return None if value is None else encryption.encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect) -> str | None:
+        return None if value is None else encryption.decrypt(value)
 
 
 def random_base62(length: int) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kadosei.extensions import db
-from kadosei.models.base import SequencedMixin, new_id, random_base62, utcnow
+from kadosei.models.base import EncryptedString, SequencedMixin, new_id, random_base62, utcnow
 from kadosei.schemas import limits
 
 
@@ -43,8 +43,9 @@ class User(UserMixin, SequencedMixin, db.Model):
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: random_base62(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
-    # Two-factor authentication (TOTP): the base32 secret, counted only once confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor authentication (TOTP): the base32 secret, counted only once confirmed; kept
+    # encrypted (a Fernet token of a 32-character secret is 140 characters).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(255))
     totp_enabled_at: Mapped[datetime | None]
     # The time step of the last code accepted: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)

@@ -25,6 +25,7 @@ from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import ActionForm, RefundForm
 from kadosei.schemas.vocabulary import MODES
 from kadosei.services import applications, captures, payments, refunds
+from kadosei.services.audit import Actor
 from kadosei.services.payment_export import export_csv, export_filename
 from kadosei.services.payment_search import (
     PaymentFilters,
@@ -210,7 +211,12 @@ def capture_payment(session_id: str):
         if not form.validate_on_submit():
             raise ValueError("The form expired; reload the page and try again")
         amount = form.minor_amount(session.currency)
-        captures.capture_session(session.id, amount, by=f"portal, {current_user.email}")
+        captures.capture_session(
+            session.id,
+            amount,
+            by=f"portal, {current_user.email}",
+            actor=Actor.person(current_user.id, request.remote_addr),
+        )
     except ValueError as exc:
         flash(str(exc), "error")
     except KadoseiError as exc:
@@ -229,7 +235,9 @@ def void_payment(session_id: str):
         return redirect(url_for("portal.show_payment", session_id=session.id), code=303)
     try:
         cause = f"authorisation voided in the portal by {current_user.email}"
-        captures.void_session(session.id, cause=cause)
+        captures.void_session(
+            session.id, cause=cause, actor=Actor.person(current_user.id, request.remote_addr)
+        )
     except KadoseiError as exc:
         flash(exc.message, "error")
     else:
@@ -250,7 +258,11 @@ def refund_payment(session_id: str):
     try:
         amount = form.amount_in_minor_units(session.currency)
         made = refunds.refund_merchant_session(
-            current_user.merchant_id, session.id, amount, form.reason.data or None
+            current_user.merchant_id,
+            session.id,
+            amount,
+            form.reason.data or None,
+            actor=Actor.person(current_user.id, request.remote_addr),
         )
     except ValueError as exc:
         flash(str(exc), "error")

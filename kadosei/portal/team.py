@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from kadosei.errors import KadoseiError, NotFound
 from kadosei.extensions import limiter
+from kadosei.portal import audit_words
 from kadosei.portal.blueprint import bp
 from kadosei.portal.forms import AcceptInvitationForm, ActionForm, InvitationForm, RoleForm
 from kadosei.schemas.parsing import parse
@@ -139,6 +140,7 @@ def show_audit_log():
         page=page,
         emails=audit.actor_emails(current_user.merchant_id, page.items),
         next_url=next_url,
+        words=audit_words,
     )
 
 

@@ -175,8 +175,14 @@ class AuditEvent(ResponseObject):
 
     id: object_id("aud")
     object: Literal["audit_event"]
-    action: str = Field(description="What happened, e.g. `login.succeeded`, `api_key.created`")
-    user: str | None = Field(description="Who did it (a `usr_…` id), when a person did")
+    action: str = Field(
+        description="What happened, e.g. `login.succeeded`, `api_key.created`, "
+        "`refund.created`, `payment_session.captured`, `payment_session.voided`"
+    )
+    user: str | None = Field(
+        description="Who did it (a `usr_…` id), when a person did; for a call with an API key "
+        "`details` names the `api_key` and its `application` instead"
+    )
     user_email: str | None = Field(description="Their e-mail address, while they are a user")
     target: str | None = Field(description="The object acted on, by id")
     ip: str | None

@@ -29,6 +29,7 @@ from kadosei.providers.base import (
     ProviderError,
 )
 from kadosei.services import idempotency
+from kadosei.services.audit import Actor, record_by
 from kadosei.services.idempotency import StoredResponse
 from kadosei.services.provider_choice import get_provider
 from kadosei.services.session_state import (
@@ -71,12 +72,17 @@ class _Hold:
 
 
 def capture_session(
-    session_id: str, amount: int | None, *, by: str, scope: IdempotencyScope | None = None
+    session_id: str,
+    amount: int | None,
+    *,
+    by: str,
+    actor: Actor,
+    scope: IdempotencyScope | None = None,
 ) -> StoredResponse:
     """Capture ``amount`` (default: all) of the session's authorisation, releasing the rest:
     ``requires_capture → succeeded`` with ``amount_captured``. ``by`` says who asked (for the
-    record). 422 ``session_not_capturable`` / ``amount_exceeds_authorized``; 503 when the
-    provider cannot confirm (nothing changed)."""
+    session's timeline), ``actor`` the same for the audit log. 422 ``session_not_capturable``
+    / ``amount_exceeds_authorized``; 503 when the provider cannot confirm (nothing changed)."""
     hold = _claim(session_id, "capturing", amount=amount)
     key = f"kadosei-capture-{hold.attempt_id}-{hold.amount}"
     try:
@@ -86,18 +92,20 @@ def capture_session(
     except ProviderError as exc:
         _release(hold)
         raise _refused(exc, "capture", "session_not_capturable") from None
-    return _finish_capture(hold, reported, by=by, scope=scope)
+    return _finish_capture(hold, reported, by=by, actor=actor, scope=scope)
 
 
 def void_session(
     session_id: str,
     *,
     cause: str,
+    actor: Actor | None,
     to_status: str = "canceled",
     scope: IdempotencyScope | None = None,
 ) -> StoredResponse:
     """Release the session's authorisation at the provider: ``requires_capture →
-    canceled`` (or ``expired`` for the capture window). 422 ``session_not_cancelable``; 503
+    canceled`` (or ``expired`` for the capture window). ``actor`` is who asked, for the audit
+    log (``None``: kadosei itself, the capture window). 422 ``session_not_cancelable``; 503
     when the provider cannot confirm (nothing changed)."""
     hold = _claim(session_id, "voiding")
     try:
@@ -107,7 +115,7 @@ def void_session(
     except ProviderError as exc:
         _release(hold)
         raise _refused(exc, "void", "session_not_cancelable") from None
-    return _finish_void(hold, reported, cause=cause, to_status=to_status, scope=scope)
+    return _finish_void(hold, reported, cause=cause, actor=actor, to_status=to_status, scope=scope)
 
 
 def void_expired_authorisations(batch: int = SWEEP_BATCH) -> int:
@@ -120,7 +128,10 @@ def void_expired_authorisations(batch: int = SWEEP_BATCH) -> int:
     for session_id in due:
         try:
             void_session(
-                session_id, cause="capture window passed: voided by kadosei", to_status="expired"
+                session_id,
+                cause="capture window passed: voided by kadosei",
+                actor=None,
+                to_status="expired",
             )
             expired += 1
         except KadoseiError as exc:
@@ -215,7 +226,12 @@ def _refused(exc: ProviderError, what: str, code: str) -> KadoseiError:
 
 
 def _finish_capture(
-    hold: _Hold, reported: PaymentStatus, *, by: str, scope: IdempotencyScope | None
+    hold: _Hold,
+    reported: PaymentStatus,
+    *,
+    by: str,
+    actor: Actor,
+    scope: IdempotencyScope | None,
 ) -> StoredResponse:
     session = lock_session(hold.session_id)
     attempt = _attempt(hold.attempt_id)
@@ -235,6 +251,16 @@ def _finish_capture(
         session.amount_captured = captured
     elif session.terminal:  # taken although the session ended meanwhile: refund it
         flag_conflict(session, attempt, cause=cause)
+    record_by(
+        actor,
+        "payment_session.captured",
+        merchant_id=session.merchant_id,
+        target=session.id,
+        amount=captured,
+        currency=session.currency,
+        authorized=session.amount,
+        mode=session.mode,
+    )
     return _answer(session, scope)
 
 
@@ -243,6 +269,7 @@ def _finish_void(
     reported: PaymentStatus,
     *,
     cause: str,
+    actor: Actor | None,
     to_status: str,
     scope: IdempotencyScope | None,
 ) -> StoredResponse:
@@ -257,6 +284,16 @@ def _finish_void(
     attempt.error_code = attempt.error_code or "voided"
     if session.status == "requires_capture":
         transition(session, to_status, cause=cause)
+    if actor is not None:
+        record_by(
+            actor,
+            "payment_session.voided",
+            merchant_id=session.merchant_id,
+            target=session.id,
+            amount=session.amount,
+            currency=session.currency,
+            mode=session.mode,
+        )
     return _answer(session, scope)
 
 

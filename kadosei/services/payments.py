@@ -14,6 +14,7 @@ from kadosei.models.base import utcnow
 from kadosei.providers.base import PaymentUnderWay, ProviderError
 from kadosei.schemas.requests import PaymentSessionCapture, PaymentSessionCreate
 from kadosei.services import captures, idempotency, session_expiry
+from kadosei.services.audit import Actor
 from kadosei.services.captures import IdempotencyScope
 from kadosei.services.idempotency import StoredResponse
 from kadosei.services.pagination import Page, paginate
@@ -146,6 +147,7 @@ def capture_payment_session(
     session_id: str,
     fields: PaymentSessionCapture,
     *,
+    actor: Actor,
     idempotency_key: str | None = None,
 ) -> StoredResponse:
     """``requires_capture → succeeded``, capturing ``fields.amount`` (default: all) at the
@@ -155,13 +157,20 @@ def capture_payment_session(
 
     def capture(key: str | None) -> StoredResponse:
         scope = IdempotencyScope(application.id, mode, key) if key else None
-        return captures.capture_session(session.id, fields.amount, by="API", scope=scope)
+        return captures.capture_session(
+            session.id, fields.amount, by="API", actor=actor, scope=scope
+        )
 
     return idempotency.run_once(application.id, mode, idempotency_key, request, capture)
 
 
 def cancel_payment_session(
-    application: Application, mode: str, session_id: str, *, idempotency_key: str | None = None
+    application: Application,
+    mode: str,
+    session_id: str,
+    *,
+    actor: Actor,
+    idempotency_key: str | None = None,
 ) -> StoredResponse:
     """``open → canceled`` (ending any provider-side checkout first) or ``requires_capture →
     canceled`` (voiding the authorisation); else 422. The API response, the first one again
@@ -172,7 +181,7 @@ def cancel_payment_session(
         if session.status == "requires_capture":
             scope = IdempotencyScope(application.id, mode, key) if key else None
             cause = "authorisation voided by the merchant (API)"
-            return captures.void_session(session.id, cause=cause, scope=scope)
+            return captures.void_session(session.id, cause=cause, actor=actor, scope=scope)
         canceled = _cancel_open(session)
         response = StoredResponse(200, session_payload(canceled))
         if key is not None:

@@ -8,7 +8,8 @@ A refund is made in two steps, so that no lock is held while a provider is asked
    the same session waits for the lock and then counts the reservation, so refunds never add
    up to more than the provider took;
 2. the provider that took the money is asked, under the refund's id as its idempotency key,
-   and its answer is recorded with the ``refund.created`` event.
+   and its answer is recorded with the ``refund.created`` event and an audit row saying who
+   asked (a person, or an application's API key).
 
 If the provider refuses or fails (any ``ProviderError`` but a timeout), the reservation is
 deleted: nothing is written and the caller gets ``503 provider_unavailable``. If it does not
@@ -30,6 +31,7 @@ from kadosei.providers.base import Provider, ProviderError, ProviderTimeout, Ref
 from kadosei.representation import serialize_refund
 from kadosei.schemas.requests import RefundCreate
 from kadosei.services import idempotency, payments
+from kadosei.services.audit import Actor, record_by
 from kadosei.services.idempotency import StoredResponse
 from kadosei.services.pagination import Page, paginate
 from kadosei.services.provider_choice import get_provider
@@ -57,26 +59,27 @@ def create_refund(
     mode: str,
     fields: RefundCreate,
     *,
+    actor: Actor,
     idempotency_key: str | None = None,
 ) -> StoredResponse:
     """Refund (part of) a paid session of the application in this mode; the API response
     (the first one again for a replayed ``Idempotency-Key``, as for session creation)."""
     if idempotency_key is None:
-        return _create(application, mode, fields)
+        return _create(application, mode, fields, actor)
     key = idempotency.check_key(idempotency_key)
     fingerprint = idempotency.request_fingerprint({"refund": fields.model_dump(exclude_unset=True)})
     replay = idempotency.claim(application.id, mode, key, fingerprint)
     if replay is not None:
         return replay
     try:
-        return _create(application, mode, fields, idempotency_key=key)
+        return _create(application, mode, fields, actor, idempotency_key=key)
     except BaseException:
         idempotency.release(application.id, mode, key)
         raise
 
 
 def refund_merchant_session(
-    merchant_id: str, session_id: str, amount: int | None, reason: str | None
+    merchant_id: str, session_id: str, amount: int | None, reason: str | None, *, actor: Actor
 ) -> Refund:
     """The portal's refund of one of the merchant's sessions (same rules, same road)."""
     session = payments.get_merchant_session(merchant_id, session_id)
@@ -84,7 +87,7 @@ def refund_merchant_session(
         select(Application).where(Application.id == session.application_id)
     )
     fields = RefundCreate(payment_session=session.id, amount=amount, reason=reason)
-    response = _create(application, session.mode, fields)
+    response = _create(application, session.mode, fields, actor)
     return get_refund_by_id(response.body["id"])
 
 
@@ -153,6 +156,7 @@ def _create(
     application: Application,
     mode: str,
     fields: RefundCreate,
+    actor: Actor,
     *,
     idempotency_key: str | None = None,
 ) -> StoredResponse:
@@ -161,6 +165,17 @@ def _create(
     refund = lock_refund(refund.id)
     if answer is not None:
         apply_refund_status(refund, answer)
+    record_by(
+        actor,
+        "refund.created",
+        merchant_id=refund.merchant_id,
+        target=refund.id,
+        payment_session=refund.session_id,
+        amount=refund.amount,
+        currency=refund.currency,
+        reason=refund.reason,
+        mode=refund.mode,
+    )
     response = StoredResponse(201, serialize_refund(refund))
     if idempotency_key is not None:
         idempotency.complete(application.id, mode, idempotency_key, response)

@@ -1,7 +1,8 @@
 """Two-factor authentication with TOTP (RFC 6238) and single-use recovery codes.
 
 A user turns it on in two steps (a new secret, then a code from the app that proves it was
-saved) and gets recovery codes, kept as digests. A code is accepted once: the time step of the
+saved) and gets recovery codes, kept as digests. The secret is kept encrypted
+(``kadosei.encryption``, through the column's type). A code is accepted once: the time step of the
 last accepted code is stored, and a code of that step or an earlier one is refused.
 """
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 import pyotp
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm.attributes import flag_modified
 
 from kadosei.errors import AuthenticationFailed, Unprocessable
 from kadosei.extensions import db
@@ -115,6 +117,16 @@ def turn_off(user: User, ip: str | None = None) -> None:
     user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     record_audit("two_factor.disabled", merchant_id=user.merchant_id, user_id=user.id, ip=ip)
+
+
+def reencrypt_secrets() -> int:
+    """Write every stored TOTP secret again, so it is encrypted under the first configured key
+    (``flask rotate-encryption``, after a new key was put first); how many there were."""
+    users = db.session.scalars(select(User).where(User.totp_secret.is_not(None))).all()
+    for user in users:
+        flag_modified(user, "totp_secret")
+    db.session.commit()
+    return len(users)
 
 
 def unused_recovery_codes(user: User) -> int:

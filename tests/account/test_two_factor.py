@@ -4,12 +4,16 @@ log-in step, the API's ``otp``, single-use recovery codes, replay refused, throt
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from html import unescape
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+import segno
 from account_support import Browser, reset_path_in, run_jobs, totp_code
-from sqlalchemy import select
+from cryptography.fernet import Fernet
+from sqlalchemy import select, text
 
+from kadosei import encryption
 from kadosei.models import AuditEvent, RecoveryCode, User
 from tests.conftest import HttpsClient
 from tests.factories import PASSWORD
@@ -65,6 +69,48 @@ def test_setting_up_shows_the_secret_and_its_uri_and_needs_a_code(browser, owner
     assert not db.session.scalar(select(User).where(User.id == user.id)).two_factor_enabled
 
 
+def _qr_modules(data_uri: str) -> set[tuple[int, int]]:
+    """The dark modules an SVG QR image draws: its path is runs of ``h`` after moves."""
+    svg = unquote(data_uri.removeprefix("data:image/svg+xml;charset=utf-8,"))
+    assert "<script" not in svg and "style=" not in svg
+    path = re.search(r"stroke=.#000.\s+d=.([^'\"]+)", svg)
+    dark, x, y = set(), 0.0, 0.0
+    for op, args in re.findall(r"([Mmh])([-\d. ]+)", path.group(1)):
+        numbers = [float(n) for n in args.split()]
+        if op == "M":
+            x, y = numbers
+        elif op == "m":
+            x, y = x + numbers[0], y + numbers[1]
+        else:
+            dark |= {(int(x) + i, int(y)) for i in range(int(numbers[0]))}
+            x += numbers[0]
+    return dark
+
+
+def test_setting_up_shows_a_qr_code_of_the_setup_link_and_the_secret_as_text(browser, owner):
+    _, user = owner
+    browser.login(user.email)
+    browser.submit("/settings/two-factor/start", {}, form_on="/settings/two-factor")
+    response = browser.client.get("/settings/two-factor")
+    page = response.get_data(as_text=True)
+    uri = unescape(re.search(r'<code id="totp-uri">([^<]+)</code>', page).group(1))
+    image = re.search(r'<img id="totp-qr" src="([^"]+)"[^>]* alt="([^"]+)"', page)
+
+    assert image.group(1).startswith("data:image/svg+xml")
+    assert "scan it" in image.group(2)
+    border = 4
+    expected = segno.make(uri, error="m", micro=False).matrix
+    expected_dark = {
+        (col + border, row + border)
+        for row, line in enumerate(expected)
+        for col, module in enumerate(line)
+        if module
+    }
+    assert _qr_modules(unescape(image.group(1))) == expected_dark
+    assert re.search(r'<code id="totp-secret">[A-Z2-7]{32}</code>', page)
+    assert "img-src 'self' data:" in response.headers["Content-Security-Policy"]
+
+
 def test_turning_it_on_gives_ten_recovery_codes_kept_as_digests(browser, owner, db):
     _, user = owner
 
@@ -76,6 +122,47 @@ def test_turning_it_on_gives_ten_recovery_codes_kept_as_digests(browser, owner, 
     assert not {c.replace("-", "") for c in codes} & set(digests)
     assert db.session.scalar(select(User).where(User.id == user.id)).two_factor_enabled
     assert "two_factor.enabled" in set(db.session.scalars(select(AuditEvent.action)))
+
+
+def _stored_secret(db, user) -> str:
+    """The column as the database holds it, past the model's decryption."""
+    query = text("SELECT totp_secret FROM users WHERE id = :id")
+    return db.session.execute(query, {"id": user.id}).scalar_one()
+
+
+def test_the_secret_is_kept_encrypted_and_its_codes_still_log_in(app, browser, owner, db):
+    _, user = owner
+    secret, _ = _turn_on(browser, user)
+    other = _new_browser(app)
+
+    stored = _stored_secret(db, user)
+    other.login(user.email)
+
+    assert secret not in stored
+    assert stored.startswith("gAAAAA")  # a Fernet token (version byte 0x80)
+    assert other.second_factor(totp_code(secret, 1)).status_code == 302
+    assert other.logged_in()
+
+
+def test_a_new_key_put_first_reads_old_secrets_and_rotation_moves_them_to_it(
+    app, browser, owner, db
+):
+    _, user = owner
+    secret, _ = _turn_on(browser, user)
+    old = app.config["KADOSEI_ENCRYPTION_KEYS"]
+    new = Fernet.generate_key().decode()
+    app.config["KADOSEI_ENCRYPTION_KEYS"] = (new, *old)
+    first = _new_browser(app)
+    first.login(user.email)
+
+    assert first.second_factor(totp_code(secret, 1)).status_code == 302
+    rotated = app.test_cli_runner().invoke(args=["rotate-encryption"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "Re-encrypted 1 two-factor secret" in rotated.output
+    app.config["KADOSEI_ENCRYPTION_KEYS"] = (new,)  # the old key is dropped
+    db.session.expire_all()
+    assert encryption.decrypt(_stored_secret(db, user), (new,)) == secret
+    assert db.session.scalar(select(User).where(User.id == user.id)).two_factor_enabled
 
 
 def test_the_portal_asks_for_a_code_after_the_password(app, browser, owner):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import requests
 from browser_support import DESKTOP, PHONE, page_problems
 
 MAIN_PAGES = {"applications", "application", "payments", "payment", "dashboard", "endpoint"}
@@ -29,6 +30,14 @@ def _merchant_with_a_paid_payment(site):
         secret, customer_email="grace@example.org", description="Two books", reference="o-1"
     )
     site.pay_by_card(site.new_page(), paid)
+    # A refund through the key: the audit page then has its longest line (key and application).
+    refunded = requests.post(
+        f"{site.url}/api/v1/refunds",
+        json={"payment_session": paid["id"], "amount": 500, "reason": "requested_by_customer"},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
+    assert refunded.status_code == 201, refunded.text
     paths = {
         "applications": "/",
         "application": f"/applications/{app_id}",

@@ -138,11 +138,17 @@ def test_a_forgotten_password_is_reset_from_the_mailed_link(site):
 
 def test_two_factor_is_turned_on_and_asked_for_at_the_next_log_in(site):
     page, account = site.signed_in(PHONE)
+    refused = []  # what the Content-Security-Policy blocked (the QR code is a data: image)
+    page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
     page.goto("/settings/two-factor")
     page.get_by_role("button", name="Set up two-factor authentication").click()
     page.wait_for_url("**/settings/two-factor")
     secret = page.locator("#totp-secret").inner_text().strip()
     assert page.locator("#totp-uri").inner_text().startswith("otpauth://totp/")
+    qr = page.get_by_role("img", name="QR code of the setup link")
+    assert qr.is_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert refused == []
     assert page_problems(page) == []
     totp = pyotp.TOTP(secret)
 

@@ -36,6 +36,7 @@ from kadosei.schemas.requests import (
     WebhookEndpointCreate,
 )
 from kadosei.services import payments, team, webhook_endpoints
+from kadosei.services.audit import Actor
 
 BASE_URL = "https://localhost"
 MAX_EXAMPLES = 12
@@ -89,7 +90,9 @@ def seeded(factories) -> dict:
         context={"mode": "test"},
     )
     session_id = payments.create_payment_session(application, "test", fields).body["id"]
-    payments.cancel_payment_session(application, "test", session_id)
+    payments.cancel_payment_session(
+        application, "test", session_id, actor=Actor.api_key(spare_key.id, application.id, None)
+    )
     event = webhook_endpoints.send_test_event(endpoint)
     member = _team_member(merchant.id, user.id)
     invitation = team.invite(

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from argon2 import PasswordHasher
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from kadosei.config import (
@@ -20,6 +21,8 @@ from kadosei.config import (
 )
 from kadosei.models import Merchant, User
 from kadosei.services import accounts
+
+ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
@@ -40,6 +43,7 @@ def test_production_defaults_are_strict(monkeypatch):
     for name in ("KADOSEI_PROXY_COUNT", "KADOSEI_ALLOW_HTTP_LOOPBACK"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("KADOSEI_ENCRYPTION_KEYS", ENCRYPTION_KEY)
     monkeypatch.setenv("KADOSEI_PUBLIC_URL", "https://pay.example.com")
 
     config = load_config({"KADOSEI_ENV": "production"})
@@ -49,6 +53,43 @@ def test_production_defaults_are_strict(monkeypatch):
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_production_refuses_to_start_without_encryption_keys(monkeypatch):
+    # Not derived from SECRET_KEY there: rotating that must not lock out two-factor users.
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("KADOSEI_PUBLIC_URL", "https://pay.example.com")
+    monkeypatch.delenv("KADOSEI_ENCRYPTION_KEYS", raising=False)
+
+    with pytest.raises(ConfigError, match="KADOSEI_ENCRYPTION_KEYS"):
+        load_config({"KADOSEI_ENV": "production"})
+
+
+@pytest.mark.parametrize("value", ["not-a-key", f"{Fernet.generate_key().decode()},short", " , "])
+def test_encryption_keys_that_are_not_fernet_keys_are_refused(monkeypatch, value):
+    monkeypatch.setenv("KADOSEI_ENCRYPTION_KEYS", value)
+
+    with pytest.raises(ValueError, match="KADOSEI_ENCRYPTION_KEYS"):
+        load_config({"KADOSEI_ENV": "development"})
+
+
+def test_encryption_keys_are_read_in_order_and_default_to_one_derived_from_secret_key(
+    monkeypatch,
+):
+    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.delenv("KADOSEI_ENCRYPTION_KEYS", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+
+    derived = load_config({"KADOSEI_ENV": "development"})["KADOSEI_ENCRYPTION_KEYS"]
+    again = load_config({"KADOSEI_ENV": "testing"})["KADOSEI_ENCRYPTION_KEYS"]
+    other = load_config({"SECRET_KEY": "t" * 40})["KADOSEI_ENCRYPTION_KEYS"]
+    monkeypatch.setenv("KADOSEI_ENCRYPTION_KEYS", f"{new}, {old}")
+    given = load_config({"KADOSEI_ENV": "production", "KADOSEI_PUBLIC_URL": "https://p.example"})
+
+    assert given["KADOSEI_ENCRYPTION_KEYS"] == (new, old)
+    assert len(derived) == 1 and Fernet(derived[0])
+    assert derived == again
+    assert derived != other
 
 
 @pytest.mark.parametrize(
@@ -66,6 +107,7 @@ def test_production_defaults_are_strict(monkeypatch):
 def test_production_refuses_to_start_without_an_https_public_url(monkeypatch, public_url):
     # Without it, outward URLs would have to come from a request's (forgeable) host.
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("KADOSEI_ENCRYPTION_KEYS", ENCRYPTION_KEY)
     monkeypatch.delenv("KADOSEI_PUBLIC_URL", raising=False)
     if public_url is not None:
         monkeypatch.setenv("KADOSEI_PUBLIC_URL", public_url)
@@ -76,6 +118,7 @@ def test_production_refuses_to_start_without_an_https_public_url(monkeypatch, pu
 
 def test_the_public_url_is_kept_without_its_trailing_slash(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("KADOSEI_ENCRYPTION_KEYS", ENCRYPTION_KEY)
     monkeypatch.setenv("KADOSEI_PUBLIC_URL", "https://pay.example.com/")
 
     assert load_config({"KADOSEI_ENV": "production"})["KADOSEI_PUBLIC_URL"] == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from cryptography.fernet import Fernet
 from foundation_support import error_of
 
 from kadosei import create_app
@@ -164,7 +165,10 @@ def test_development_allows_loopback_http_and_says_so_at_start(database_url, _sc
 
 def test_production_never_allows_plain_http(make_app):
     app = make_app(
-        KADOSEI_ENV="production", KADOSEI_ALLOW_HTTP_LOOPBACK=True, KADOSEI_PROXY_COUNT=0
+        KADOSEI_ENV="production",
+        KADOSEI_ENCRYPTION_KEYS=(Fernet.generate_key().decode(),),
+        KADOSEI_ALLOW_HTTP_LOOPBACK=True,
+        KADOSEI_PROXY_COUNT=0,
     )
 
     assert _plain(app, "GET", "/login", remote="127.0.0.1").status_code == 301
