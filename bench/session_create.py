@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, String
@@ -160,11 +161,16 @@ def _call(port: int, path: str, headers: dict, body: dict) -> dict:
     return json.loads(payload)
 
 
+# Production needs its own key for secrets at rest; a throwaway one per run.
+BENCH_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+
 def kadosei_env(database_url: str, redis_url: str = "") -> dict:
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "KADOSEI_ENV": "production",
+        "KADOSEI_ENCRYPTION_KEYS": BENCH_ENCRYPTION_KEY,
         "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-hs256",
         "KADOSEI_PUBLIC_URL": "https://kadosei.bench",
         "KADOSEI_PROXY_COUNT": "1",

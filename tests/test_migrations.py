@@ -48,7 +48,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(database_u
 
 
 def _user_row(conn, secret: str | None, email: str) -> None:
-    """A merchant's user as the schema before 0009 stores one (plain-text TOTP secret)."""
+    """A merchant's user as the schema before 0010 stores one (plain-text TOTP secret)."""
     now = "2026-12-01 12:00:00"
     merchant = f"mer_{email.split('@')[0]}"
     conn.execute(
@@ -82,7 +82,7 @@ def test_upgrading_encrypts_totp_secrets_and_downgrading_decrypts_them(database_
     try:
         app = make_test_app(fresh_url)
         with app.app_context():
-            upgrade(revision="3b7c0e91a4d2")
+            upgrade(revision="9a1d3c5e7b20")
             with db.engine.begin() as conn:
                 _user_row(conn, secret, "ada@example.org")
                 _user_row(conn, None, "bob@example.org")
@@ -95,7 +95,7 @@ def test_upgrading_encrypts_totp_secrets_and_downgrading_decrypts_them(database_
             read_back = user.totp_secret
             db.session.remove()
 
-            downgrade(revision="3b7c0e91a4d2")
+            downgrade(revision="9a1d3c5e7b20")
             with db.engine.connect() as conn:
                 decrypted = _stored_secrets(conn)
             db.engine.dispose()

@@ -5,7 +5,7 @@ KADOSEI_ENCRYPTION_KEYS (kadosei.encryption), which needs a wider column. Upgrad
 the secrets already there; downgrading decrypts them again.
 
 Revision ID: 9c4e2a7f1d06
-Revises: 3b7c0e91a4d2
+Revises: 9a1d3c5e7b20
 Create Date: 2026-12-01 15:40:00.000000
 
 """
@@ -18,7 +18,7 @@ from kadosei import encryption
 
 # revision identifiers, used by Alembic.
 revision = "9c4e2a7f1d06"
-down_revision = "3b7c0e91a4d2"
+down_revision = "9a1d3c5e7b20"
 branch_labels = None
 depends_on = None
 
