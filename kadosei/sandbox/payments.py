@@ -1,5 +1,6 @@
-"""The sandbox PSP's books: its payments, the customer's actions on the hosted page, the
-delayed card's completion and the notification outbox.
+"""The sandbox PSP's books: its payments, the customer's actions on the hosted page and the
+delayed card's completion; every change of status makes a notification due in the outbox
+(:mod:`kadosei.sandbox.outbox`).
 
 Every function is a transaction of the sandbox's own (:mod:`kadosei.sandbox.store`). A pending
 payment changes state only through one conditional UPDATE (``WHERE status = 'pending'``)
@@ -224,49 +225,6 @@ def overdue_processing(now: datetime, limit: int = 100) -> list[str]:
             session.scalars(
                 select(SandboxPayment.id)
                 .where(SandboxPayment.status == "processing", SandboxPayment.completes_at <= now)
-                .order_by(SandboxPayment.pk)
-                .limit(limit)
-            )
-        )
-
-
-def claim_notification(reference: str) -> datetime | None:
-    """Mark the payment's due notification as being sent; ``None`` if none is due (already
-    sent by another worker): this keeps duplicates rare, and they are harmless anyway."""
-    claimed_at = utcnow()
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxPayment)
-            .where(
-                SandboxPayment.id == reference,
-                SandboxPayment.notified_at.is_(None),
-                SandboxPayment.notification_due_at.is_not(None),
-            )
-            .values(notified_at=claimed_at)
-        )
-    return claimed_at if result.rowcount == 1 else None
-
-
-def release_notification(reference: str, claimed_at: datetime) -> None:
-    """Sending failed: make the notification due again for the next job or sweep."""
-    with transaction() as session:
-        session.execute(
-            update(SandboxPayment)
-            .where(SandboxPayment.id == reference, SandboxPayment.notified_at == claimed_at)
-            .values(notified_at=None)
-        )
-
-
-def due_notifications(due_before: datetime, due_after: datetime, limit: int = 100) -> list[str]:
-    with reading() as session:
-        return list(
-            session.scalars(
-                select(SandboxPayment.id)
-                .where(
-                    SandboxPayment.notified_at.is_(None),
-                    SandboxPayment.notification_due_at <= due_before,
-                    SandboxPayment.notification_due_at > due_after,
-                )
                 .order_by(SandboxPayment.pk)
                 .limit(limit)
             )

@@ -122,48 +122,6 @@ def overdue_refunds(now: datetime, limit: int = 100) -> list[str]:
         )
 
 
-def claim_notification(reference: str) -> datetime | None:
-    """Mark the refund's due notification as being sent; ``None`` if none is due."""
-    claimed_at = utcnow()
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxRefund)
-            .where(
-                SandboxRefund.id == reference,
-                SandboxRefund.notified_at.is_(None),
-                SandboxRefund.notification_due_at.is_not(None),
-            )
-            .values(notified_at=claimed_at)
-        )
-    return claimed_at if result.rowcount == 1 else None
-
-
-def release_notification(reference: str, claimed_at: datetime) -> None:
-    """Sending failed: due again for the next job or sweep."""
-    with transaction() as session:
-        session.execute(
-            update(SandboxRefund)
-            .where(SandboxRefund.id == reference, SandboxRefund.notified_at == claimed_at)
-            .values(notified_at=None)
-        )
-
-
-def due_notifications(due_before: datetime, due_after: datetime, limit: int = 100) -> list[str]:
-    with reading() as session:
-        return list(
-            session.scalars(
-                select(SandboxRefund.id)
-                .where(
-                    SandboxRefund.notified_at.is_(None),
-                    SandboxRefund.notification_due_at <= due_before,
-                    SandboxRefund.notification_due_at > due_after,
-                )
-                .order_by(SandboxRefund.pk)
-                .limit(limit)
-            )
-        )
-
-
 def _check(session, payment: SandboxPayment | None, payment_id: str, amount: int, currency: str):
     if payment is None:
         raise RefundRefused(f"No payment {payment_id!r}")
