@@ -1,7 +1,7 @@
 """The sandbox PSP's notification outbox, one for payments and refunds alike: a change of
-status sets ``notification_due_at`` and clears ``notified_at`` (in the same UPDATE); a sender
-claims the due notification by setting ``notified_at`` and releases it if sending failed, so
-the next job or the sweep sends it again.
+status sets ``notification_due_at`` and clears ``notified_at`` (in the same UPDATE), then
+queues the job that sends the notification; the sender claims it by setting ``notified_at``
+and releases it if sending failed, so the next job or the sweep sends it again.
 
 Each function is a transaction of the sandbox's own (:mod:`kadosei.sandbox.store`).
 """
@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 
+from kadosei.jobs.queue import enqueue
 from kadosei.sandbox.models import SandboxPayment, SandboxRefund, utcnow
 from kadosei.sandbox.store import reading, transaction
 
 Notifying = type[SandboxPayment] | type[SandboxRefund]
+
+
+def commit_and_notify(change: Update, now: datetime, job: str, reference: str) -> bool:
+    """Commit ``change``, a conditional UPDATE of one row's status, making the row's
+    notification due at ``now``; if the condition held (whoever changes the row first wins),
+    queue ``job`` to send the notification, after the commit. ``False`` if nothing changed."""
+    with transaction() as session:
+        result = session.execute(change.values(notification_due_at=now, notified_at=None))
+    if result.rowcount != 1:
+        return False
+    enqueue(job, reference)
+    return True
 
 
 def claim(model: Notifying, reference: str) -> datetime | None:

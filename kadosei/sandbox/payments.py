@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import case, or_, select, update
 
 from kadosei.jobs.queue import enqueue
+from kadosei.sandbox import outbox
 from kadosei.sandbox.cards import DECLINED, CardOutcome, outcome_for
 from kadosei.sandbox.knobs import load_knobs
 from kadosei.sandbox.models import BRAND_NAME_MAX, SandboxPayment, utcnow
@@ -182,18 +183,12 @@ def void_payment(payment: SandboxPayment) -> SandboxPayment:
 
 def _end_hold(payment: SandboxPayment, status: str, **values: object) -> bool:
     now = utcnow()
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxPayment)
-            .where(SandboxPayment.id == payment.id, SandboxPayment.status == "authorized")
-            .values(
-                status=status, updated_at=now, notification_due_at=now, notified_at=None, **values
-            )
-        )
-    if result.rowcount != 1:
-        return False
-    enqueue(SEND_NOTIFICATION, payment.id)
-    return True
+    change = (
+        update(SandboxPayment)
+        .where(SandboxPayment.id == payment.id, SandboxPayment.status == "authorized")
+        .values(status=status, updated_at=now, **values)
+    )
+    return outbox.commit_and_notify(change, now, SEND_NOTIFICATION, payment.id)
 
 
 def complete_processing(reference: str) -> bool:
@@ -201,22 +196,16 @@ def complete_processing(reference: str) -> bool:
     captured later) once; ``True`` if it did."""
     now = utcnow()
     manual = SandboxPayment.capture_method == "manual"
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxPayment)
-            .where(SandboxPayment.id == reference, SandboxPayment.status == "processing")
-            .values(
-                status=case((manual, "authorized"), else_="succeeded"),
-                amount_captured=case((manual, 0), else_=SandboxPayment.amount),
-                updated_at=now,
-                notification_due_at=now,
-                notified_at=None,
-            )
+    change = (
+        update(SandboxPayment)
+        .where(SandboxPayment.id == reference, SandboxPayment.status == "processing")
+        .values(
+            status=case((manual, "authorized"), else_="succeeded"),
+            amount_captured=case((manual, 0), else_=SandboxPayment.amount),
+            updated_at=now,
         )
-    if result.rowcount != 1:
-        return False
-    enqueue(SEND_NOTIFICATION, reference)
-    return True
+    )
+    return outbox.commit_and_notify(change, now, SEND_NOTIFICATION, reference)
 
 
 def overdue_processing(now: datetime, limit: int = 100) -> list[str]:
@@ -252,25 +241,19 @@ def _change(payment: SandboxPayment, outcome: CardOutcome, **values: object) -> 
             outcome = CardOutcome("authorized")
         else:
             values = {**values, "amount_captured": payment.amount}
-    with transaction() as session:
-        changed = session.execute(
-            update(SandboxPayment)
-            .where(
-                SandboxPayment.id == payment.id,
-                SandboxPayment.status == "pending",
-                or_(SandboxPayment.expires_at.is_(None), SandboxPayment.expires_at > now),
-            )
-            .values(
-                status=outcome.status,
-                failure_code=outcome.failure_code,
-                failure_message=outcome.failure_message,
-                notification_due_at=now,
-                notified_at=None,
-                updated_at=now,
-                **values,
-            )
+    change = (
+        update(SandboxPayment)
+        .where(
+            SandboxPayment.id == payment.id,
+            SandboxPayment.status == "pending",
+            or_(SandboxPayment.expires_at.is_(None), SandboxPayment.expires_at > now),
         )
-    if changed.rowcount != 1:
-        return False
-    enqueue(SEND_NOTIFICATION, payment.id)
-    return True
+        .values(
+            status=outcome.status,
+            failure_code=outcome.failure_code,
+            failure_message=outcome.failure_message,
+            updated_at=now,
+            **values,
+        )
+    )
+    return outbox.commit_and_notify(change, now, SEND_NOTIFICATION, payment.id)
