@@ -45,3 +45,32 @@ def format_amount(amount: int, currency: str) -> str:
     sign = "-" if amount < 0 else ""
     whole, fraction = divmod(abs(amount), 10**digits)
     return f"{sign}{whole:,}.{fraction:0{digits}d} {currency}"
+
+
+def major_units(amount: int, currency: str) -> str:
+    """``1999`` EUR as ``19.99`` (``500`` JPY as ``500``): an amount as a person types it."""
+    digits = minor_unit(currency)
+    if digits == 0:
+        return str(amount)
+    return f"{amount // 10**digits}.{amount % 10**digits:0{digits}d}"
+
+
+def parse_amount(text: str, currency: str | None, *, in_major_units: bool = False) -> int:
+    """What a person typed as an amount, in minor units; ValueError says why it is not one.
+
+    ``19.99`` is read in ``currency``'s major unit, so it needs one. A whole number is minor
+    units (``1999``), or with ``in_major_units`` major ones (``20`` EUR is 2000)."""
+    text = text.strip()
+    whole, dot, fraction = text.partition(".")
+    if not (text.isascii() and whole.isdigit() and (not dot or fraction.isdigit())):
+        if in_major_units and is_currency(currency):
+            raise ValueError(f"Enter the amount in {currency}, e.g. {major_units(1999, currency)}")
+        raise ValueError("An amount is a number: 1999 in minor units, or 19.99")
+    if not (dot or in_major_units):
+        return int(whole)
+    if not is_currency(currency):
+        raise ValueError("Choose a currency to search by 19.99, or type minor units")
+    digits = minor_unit(currency)
+    if len(fraction) > digits:
+        raise ValueError(f"Not an amount in {currency}: {currency} has {digits} decimals")
+    return int(whole) * 10**digits + int(fraction.ljust(digits, "0") or "0")

@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from kadosei.currencies import parse_amount
 from kadosei.schemas.limits import (
     AMOUNT_MAX,
     API_KEY_NAME_MAX,
@@ -28,7 +29,6 @@ from kadosei.schemas.limits import (
     PERSON_NAME_MAX,
 )
 from kadosei.schemas.vocabulary import REFUND_REASONS, ROLES
-from kadosei.services.payment_search import parse_amount
 
 ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
 

@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Email, Length, Optional, Regexp, ValidationError
 
-from kadosei.currencies import is_currency, minor_unit
+from kadosei.currencies import is_currency, major_units, parse_amount
 from kadosei.errors import KadoseiError
 from kadosei.models import PAYMENT_METHODS, SESSION_STATUSES
 from kadosei.models.base import utcnow
@@ -27,12 +27,7 @@ from kadosei.schemas.vocabulary import MODES
 from kadosei.services import applications, captures, payments, refunds
 from kadosei.services.audit import Actor
 from kadosei.services.payment_export import export_csv, export_filename
-from kadosei.services.payment_search import (
-    PaymentFilters,
-    parse_amount,
-    provider_names,
-    search_sessions,
-)
+from kadosei.services.payment_search import PaymentFilters, provider_names, search_sessions
 from kadosei.services.payment_timeline import session_timeline
 
 PAGE_SIZE = 25
@@ -181,25 +176,10 @@ class CaptureForm(FlaskForm):
 
     def minor_amount(self, currency: str) -> int:
         """The amount in minor units; ValueError says why it is not one."""
-        text = self.amount.data or ""
-        whole, dot, fraction = text.partition(".")
-        digits = minor_unit(currency)
-        if not (text.isascii() and whole.isdigit() and (not dot or fraction.isdigit())):
-            raise ValueError(f"Enter the amount in {currency}, e.g. {major_units(1999, currency)}")
-        if len(fraction) > digits:
-            raise ValueError(f"{currency} has {digits} decimals")
-        amount = int(whole) * 10**digits + int(fraction.ljust(digits, "0") or "0")
+        amount = parse_amount(self.amount.data or "", currency, in_major_units=True)
         if amount <= 0:
             raise ValueError("Capture an amount above zero")
         return amount
-
-
-def major_units(amount: int, currency: str) -> str:
-    """``1999`` EUR as ``19.99``: what the capture form shows and reads."""
-    digits = minor_unit(currency)
-    if digits == 0:
-        return str(amount)
-    return f"{amount // 10**digits}.{amount % 10**digits:0{digits}d}"
 
 
 @bp.post("/payments/<session_id>/capture")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from kadosei.sandbox import payments, refunds
+from kadosei.sandbox import outbox, payments, refunds
 from kadosei.sandbox.delivery import post_notification
-from kadosei.sandbox.models import utcnow
+from kadosei.sandbox.models import SandboxPayment, SandboxRefund, utcnow
 from kadosei.sandbox.schemes import build_notification, build_refund_notification
 
 log = logging.getLogger("kadosei.sandbox")
@@ -22,17 +22,17 @@ NOTIFICATION_GIVE_UP = timedelta(days=3)
 def send_notification(reference: str) -> bool:
     """Send the payment's due notification, signed, to ``POST /providers/<provider>/
     notifications``; ``False`` if none was due. Raises if kadosei did not accept it."""
-    return _send_due(payments, payments.get_payment, build_notification, reference)
+    return _send_due(SandboxPayment, payments.get_payment, build_notification, reference)
 
 
 def send_refund_notification(reference: str) -> bool:
     """Send the refund's due notification (as ``send_notification`` does for payments)."""
-    return _send_due(refunds, refunds.get_refund, build_refund_notification, reference)
+    return _send_due(SandboxRefund, refunds.get_refund, build_refund_notification, reference)
 
 
-def _send_due(store, load, build, reference: str) -> bool:
-    """Claim the due notification in ``store``, send it; on failure it is due again."""
-    claimed_at = store.claim_notification(reference)
+def _send_due(model: outbox.Notifying, load, build, reference: str) -> bool:
+    """Claim the row's due notification in the outbox, send it; on failure it is due again."""
+    claimed_at = outbox.claim(model, reference)
     if claimed_at is None:
         return False
     try:
@@ -41,7 +41,7 @@ def _send_due(store, load, build, reference: str) -> bool:
         post_notification(item.provider, body, headers)
     except Exception:
         # A real PSP retries until kadosei accepts: due again for the next job or sweep.
-        store.release_notification(reference, claimed_at)
+        outbox.release(model, reference, claimed_at)
         raise
     return True
 
@@ -62,8 +62,8 @@ def sweep_sandbox_payments() -> None:
     now = utcnow()
     for reference in payments.overdue_processing(now):
         complete_processing_payment(reference)
-    for reference in payments.due_notifications(
-        due_before=now - NOTIFICATION_GRACE, due_after=now - NOTIFICATION_GIVE_UP
+    for reference in outbox.due(
+        SandboxPayment, due_before=now - NOTIFICATION_GRACE, due_after=now - NOTIFICATION_GIVE_UP
     ):
         try:
             send_notification(reference)
@@ -76,8 +76,8 @@ def _sweep_refunds(now) -> None:
     """Settle overdue refunds and send the refund notifications the queue never delivered."""
     for reference in refunds.overdue_refunds(now):
         settle_refund(reference)
-    for reference in refunds.due_notifications(
-        due_before=now - NOTIFICATION_GRACE, due_after=now - NOTIFICATION_GIVE_UP
+    for reference in outbox.due(
+        SandboxRefund, due_before=now - NOTIFICATION_GRACE, due_after=now - NOTIFICATION_GIVE_UP
     ):
         try:
             send_refund_notification(reference)

@@ -1,5 +1,6 @@
-"""The sandbox PSP's books: its payments, the customer's actions on the hosted page, the
-delayed card's completion and the notification outbox.
+"""The sandbox PSP's books: its payments, the customer's actions on the hosted page and the
+delayed card's completion; every change of status makes a notification due in the outbox
+(:mod:`kadosei.sandbox.outbox`).
 
 Every function is a transaction of the sandbox's own (:mod:`kadosei.sandbox.store`). A pending
 payment changes state only through one conditional UPDATE (``WHERE status = 'pending'``)
@@ -18,6 +19,7 @@ from flask import current_app
 from sqlalchemy import case, or_, select, update
 
 from kadosei.jobs.queue import enqueue
+from kadosei.sandbox import outbox
 from kadosei.sandbox.cards import DECLINED, CardOutcome, outcome_for
 from kadosei.sandbox.knobs import load_knobs
 from kadosei.sandbox.models import BRAND_NAME_MAX, SandboxPayment, utcnow
@@ -181,18 +183,12 @@ def void_payment(payment: SandboxPayment) -> SandboxPayment:
 
 def _end_hold(payment: SandboxPayment, status: str, **values: object) -> bool:
     now = utcnow()
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxPayment)
-            .where(SandboxPayment.id == payment.id, SandboxPayment.status == "authorized")
-            .values(
-                status=status, updated_at=now, notification_due_at=now, notified_at=None, **values
-            )
-        )
-    if result.rowcount != 1:
-        return False
-    enqueue(SEND_NOTIFICATION, payment.id)
-    return True
+    change = (
+        update(SandboxPayment)
+        .where(SandboxPayment.id == payment.id, SandboxPayment.status == "authorized")
+        .values(status=status, updated_at=now, **values)
+    )
+    return outbox.commit_and_notify(change, now, SEND_NOTIFICATION, payment.id)
 
 
 def complete_processing(reference: str) -> bool:
@@ -200,22 +196,16 @@ def complete_processing(reference: str) -> bool:
     captured later) once; ``True`` if it did."""
     now = utcnow()
     manual = SandboxPayment.capture_method == "manual"
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxPayment)
-            .where(SandboxPayment.id == reference, SandboxPayment.status == "processing")
-            .values(
-                status=case((manual, "authorized"), else_="succeeded"),
-                amount_captured=case((manual, 0), else_=SandboxPayment.amount),
-                updated_at=now,
-                notification_due_at=now,
-                notified_at=None,
-            )
+    change = (
+        update(SandboxPayment)
+        .where(SandboxPayment.id == reference, SandboxPayment.status == "processing")
+        .values(
+            status=case((manual, "authorized"), else_="succeeded"),
+            amount_captured=case((manual, 0), else_=SandboxPayment.amount),
+            updated_at=now,
         )
-    if result.rowcount != 1:
-        return False
-    enqueue(SEND_NOTIFICATION, reference)
-    return True
+    )
+    return outbox.commit_and_notify(change, now, SEND_NOTIFICATION, reference)
 
 
 def overdue_processing(now: datetime, limit: int = 100) -> list[str]:
@@ -224,49 +214,6 @@ def overdue_processing(now: datetime, limit: int = 100) -> list[str]:
             session.scalars(
                 select(SandboxPayment.id)
                 .where(SandboxPayment.status == "processing", SandboxPayment.completes_at <= now)
-                .order_by(SandboxPayment.pk)
-                .limit(limit)
-            )
-        )
-
-
-def claim_notification(reference: str) -> datetime | None:
-    """Mark the payment's due notification as being sent; ``None`` if none is due (already
-    sent by another worker): this keeps duplicates rare, and they are harmless anyway."""
-    claimed_at = utcnow()
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxPayment)
-            .where(
-                SandboxPayment.id == reference,
-                SandboxPayment.notified_at.is_(None),
-                SandboxPayment.notification_due_at.is_not(None),
-            )
-            .values(notified_at=claimed_at)
-        )
-    return claimed_at if result.rowcount == 1 else None
-
-
-def release_notification(reference: str, claimed_at: datetime) -> None:
-    """Sending failed: make the notification due again for the next job or sweep."""
-    with transaction() as session:
-        session.execute(
-            update(SandboxPayment)
-            .where(SandboxPayment.id == reference, SandboxPayment.notified_at == claimed_at)
-            .values(notified_at=None)
-        )
-
-
-def due_notifications(due_before: datetime, due_after: datetime, limit: int = 100) -> list[str]:
-    with reading() as session:
-        return list(
-            session.scalars(
-                select(SandboxPayment.id)
-                .where(
-                    SandboxPayment.notified_at.is_(None),
-                    SandboxPayment.notification_due_at <= due_before,
-                    SandboxPayment.notification_due_at > due_after,
-                )
                 .order_by(SandboxPayment.pk)
                 .limit(limit)
             )
@@ -294,25 +241,19 @@ def _change(payment: SandboxPayment, outcome: CardOutcome, **values: object) -> 
             outcome = CardOutcome("authorized")
         else:
             values = {**values, "amount_captured": payment.amount}
-    with transaction() as session:
-        changed = session.execute(
-            update(SandboxPayment)
-            .where(
-                SandboxPayment.id == payment.id,
-                SandboxPayment.status == "pending",
-                or_(SandboxPayment.expires_at.is_(None), SandboxPayment.expires_at > now),
-            )
-            .values(
-                status=outcome.status,
-                failure_code=outcome.failure_code,
-                failure_message=outcome.failure_message,
-                notification_due_at=now,
-                notified_at=None,
-                updated_at=now,
-                **values,
-            )
+    change = (
+        update(SandboxPayment)
+        .where(
+            SandboxPayment.id == payment.id,
+            SandboxPayment.status == "pending",
+            or_(SandboxPayment.expires_at.is_(None), SandboxPayment.expires_at > now),
         )
-    if changed.rowcount != 1:
-        return False
-    enqueue(SEND_NOTIFICATION, payment.id)
-    return True
+        .values(
+            status=outcome.status,
+            failure_code=outcome.failure_code,
+            failure_message=outcome.failure_message,
+            updated_at=now,
+            **values,
+        )
+    )
+    return outbox.commit_and_notify(change, now, SEND_NOTIFICATION, payment.id)

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from kadosei.jobs.queue import enqueue
+from kadosei.sandbox import outbox
 from kadosei.sandbox.models import SandboxPayment, SandboxRefund, utcnow
 from kadosei.sandbox.store import reading, transaction
 
@@ -91,23 +92,17 @@ def settle_refund(reference: str) -> bool:
     refund = get_refund(reference)
     failed = refund.amount % 100 == FAILING_CENTS
     now = utcnow()
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxRefund)
-            .where(SandboxRefund.id == reference, SandboxRefund.status == "pending")
-            .values(
-                status="failed" if failed else "succeeded",
-                failure_code=REFUND_DECLINE[0] if failed else None,
-                failure_message=REFUND_DECLINE[1] if failed else None,
-                updated_at=now,
-                notification_due_at=now,
-                notified_at=None,
-            )
+    change = (
+        update(SandboxRefund)
+        .where(SandboxRefund.id == reference, SandboxRefund.status == "pending")
+        .values(
+            status="failed" if failed else "succeeded",
+            failure_code=REFUND_DECLINE[0] if failed else None,
+            failure_message=REFUND_DECLINE[1] if failed else None,
+            updated_at=now,
         )
-    if result.rowcount != 1:
-        return False
-    enqueue(SEND_REFUND_NOTIFICATION, reference)
-    return True
+    )
+    return outbox.commit_and_notify(change, now, SEND_REFUND_NOTIFICATION, reference)
 
 
 def overdue_refunds(now: datetime, limit: int = 100) -> list[str]:
@@ -116,48 +111,6 @@ def overdue_refunds(now: datetime, limit: int = 100) -> list[str]:
             session.scalars(
                 select(SandboxRefund.id)
                 .where(SandboxRefund.status == "pending", SandboxRefund.completes_at <= now)
-                .order_by(SandboxRefund.pk)
-                .limit(limit)
-            )
-        )
-
-
-def claim_notification(reference: str) -> datetime | None:
-    """Mark the refund's due notification as being sent; ``None`` if none is due."""
-    claimed_at = utcnow()
-    with transaction() as session:
-        result = session.execute(
-            update(SandboxRefund)
-            .where(
-                SandboxRefund.id == reference,
-                SandboxRefund.notified_at.is_(None),
-                SandboxRefund.notification_due_at.is_not(None),
-            )
-            .values(notified_at=claimed_at)
-        )
-    return claimed_at if result.rowcount == 1 else None
-
-
-def release_notification(reference: str, claimed_at: datetime) -> None:
-    """Sending failed: due again for the next job or sweep."""
-    with transaction() as session:
-        session.execute(
-            update(SandboxRefund)
-            .where(SandboxRefund.id == reference, SandboxRefund.notified_at == claimed_at)
-            .values(notified_at=None)
-        )
-
-
-def due_notifications(due_before: datetime, due_after: datetime, limit: int = 100) -> list[str]:
-    with reading() as session:
-        return list(
-            session.scalars(
-                select(SandboxRefund.id)
-                .where(
-                    SandboxRefund.notified_at.is_(None),
-                    SandboxRefund.notification_due_at <= due_before,
-                    SandboxRefund.notification_due_at > due_after,
-                )
                 .order_by(SandboxRefund.pk)
                 .limit(limit)
             )

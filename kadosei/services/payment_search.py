@@ -14,7 +14,6 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Row, Select, func, select
 
-from kadosei.currencies import is_currency, minor_unit
 from kadosei.extensions import db
 from kadosei.models import PaymentSession
 from kadosei.providers.registry import all_providers
@@ -39,23 +38,6 @@ class PaymentFilters:
     application_id: str | None = None
     created_from: date | None = None
     created_to: date | None = None
-
-
-def parse_amount(text: str, currency: str | None) -> int:
-    """What a merchant typed as an amount, in minor units: ``1999`` is minor units already;
-    ``19.99`` is read in ``currency``'s major unit, so it needs one. ValueError says why not."""
-    text = text.strip()
-    if text.isascii() and text.isdigit():
-        return int(text)
-    whole, dot, fraction = text.partition(".")
-    if not (dot and text.isascii() and whole.isdigit() and fraction.isdigit()):
-        raise ValueError("An amount is a number: 1999 in minor units, or 19.99")
-    if currency is None or not is_currency(currency):
-        raise ValueError("Choose a currency to search by 19.99, or type minor units")
-    digits = minor_unit(currency)
-    if len(fraction) > digits:
-        raise ValueError(f"Not an amount in {currency}: {currency} has {digits} decimals")
-    return int(whole) * 10**digits + int(fraction.ljust(digits, "0"))
 
 
 def provider_names() -> list[str]:

@@ -1,34 +1,12 @@
-"""Fixtures for the payment road: an app whose queue is the run's real Redis (or the embedded
-server), a merchant's test key, the merchant's API client and a customer's browser."""
+"""Fixtures for the payment road (tests/payment_road_fixtures.py): an app whose queue is the
+run's real Redis (or the embedded server), a merchant's test key, the merchant's API client and
+a customer's browser."""
 
 from __future__ import annotations
 
-import pytest
-from payments_support import Customer, MerchantApi
+from tests import payment_road_fixtures as road
 
-from tests.conftest import HttpsClient
-
-
-@pytest.fixture
-def app_config(redis_url, redis_client) -> dict:
-    """A queue, and the delayed card completing at once."""
-    return {"REDIS_URL": redis_url, "SANDBOX_PROCESSING_SECONDS": 0}
-
-
-@pytest.fixture
-def test_key(factories):
-    """(application, secret) of a merchant's test-mode key."""
-    application = factories.make_application()
-    _, secret = factories.make_api_key(application, "test")
-    return application, secret
-
-
-@pytest.fixture
-def merchant(client, test_key) -> MerchantApi:
-    return MerchantApi(client, test_key[1])
-
-
-@pytest.fixture
-def customer(app) -> Customer:
-    app.test_client_class = HttpsClient
-    return Customer(app.test_client())
+app_config = road.app_config
+test_key = road.test_key
+merchant = road.merchant
+customer = road.customer

@@ -1,11 +1,14 @@
 """The customer's and the merchant's side of the live road tests (a real provider account
-against its protocol fake): keys, sessions, the fake's hosted page, the merchant's endpoint."""
+against its protocol fake), the steps every provider's road shares: the app's accounts, keys,
+sessions, the fake's hosted page, failover, the merchant's endpoint."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import update
 
@@ -24,6 +27,30 @@ NO_SANDBOXES = {
         for name in SANDBOXES
     ]
 }
+
+
+def road_fixtures(default: dict, build: Callable) -> tuple:
+    """A provider's ``setup`` and ``app_config`` fixtures: ``default`` the setup a test starts
+    with unless it parametrizes ``setup``, ``build`` the provider's account builder
+    (tests/providers/live_accounts.py) applied to each account's fake (the file's ``fakes``)."""
+
+    @pytest.fixture
+    def setup(request) -> dict:
+        """The accounts (name, mode[, timeout]) and routing rules the app starts with; a test
+        changes them with ``@pytest.mark.parametrize("setup", [...], indirect=True)``."""
+        return getattr(request, "param", default)
+
+    @pytest.fixture
+    def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
+        accounts = accounts_for(setup, fakes, build, monkeypatch)
+        return app_config_for(redis_url, accounts, setup.get("rules"))
+
+    return setup, app_config
+
+
+def one_test_mode_account(name: str) -> dict:
+    """The setup of one ``mode: test`` account and no sandboxes: test keys route to it alone."""
+    return {"accounts": [(name, "test")], "rules": NO_SANDBOXES}
 
 
 def app_config_for(redis_url: str, accounts: list[dict], rules: dict | None = None) -> dict:
@@ -92,6 +119,12 @@ def to_hosted_page(client, session: dict) -> str:
     return answer.headers["Location"]
 
 
+def provider_reference(hosted_url: str) -> str:
+    """The attempt's reference at the provider, the last segment of its hosted page's URL (a
+    Mollie payment's id, an Adyen or a Stripe Checkout session's)."""
+    return hosted_url.rsplit("/", 1)[1]
+
+
 def live_checkout(client, factories, **overrides) -> tuple[dict, str]:
     """A new merchant's live session and the hosted page its customer is sent to."""
     _, _, key = live_key(factories)
@@ -155,6 +188,21 @@ def checkout_failing_over(
     return session, hosted
 
 
+def paid_after_failover(client, factories, fakes: dict, failed: str, taken: str) -> dict:
+    """``failed`` answers a 5xx when the session's first attempt is created; the attempt fails
+    over to ``taken``, where the customer pays and whose notification makes the session
+    succeed: the session."""
+    wire(fakes[taken], taken, client)
+    fakes[failed].fail_next(503)
+    session, hosted = checkout_failing_over(
+        client, factories, fakes, failed, "provider_error", taken
+    )
+    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
+    fakes[taken].deliver_pending()
+    assert session_row(session).status == "succeeded"
+    return session
+
+
 def assert_succeeded_once(fake: FakePspServer, notification, session: dict, attempt) -> None:
     """The provider's ``notification`` made the session succeed, recorded once against the
     attempt; the same notification again (a provider retry, a replay) changes nothing."""
@@ -175,10 +223,28 @@ def assert_failed_over(session: dict, failed: str, error_code: str, taken: str) 
     assert second.explanation["failover_after"] == [failed]
 
 
-def paid_in_test_mode(client, factories, fake: FakePspServer, receiver) -> dict:
-    """A ``ks_test_`` session paid on the fake's page, its notification delivered and the
-    merchant's webhook sent to ``receiver``: the webhook's payload, its signature verified
-    with the endpoint's secret (Standard Webhooks)."""
+def assert_declined(session: dict, error_code: str) -> None:
+    """The provider's notification failed the session's one attempt with ``error_code``; the
+    session did not succeed."""
+    (attempt,) = attempts_of(session)
+    assert (attempt.status, attempt.error_code) == ("failed", error_code)
+    assert session_row(session).status != "succeeded"
+    assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
+
+
+def assert_forgery_refused(answer, session: dict) -> None:
+    """kadosei answered a forged notification ``400 notification_invalid``, recorded nothing
+    and left the session open."""
+    assert answer.status == 400
+    assert json.loads(answer.body)["error"]["code"] == "notification_invalid"
+    assert session_row(session).status == "open"
+    assert ProviderNotification.query.count() == 0
+
+
+def paid_in_test_mode(client, factories, fake: FakePspServer, receiver, provider: str) -> dict:
+    """A ``ks_test_`` session routed to the ``provider`` account, paid on its fake's page, its
+    notification delivered and the merchant's webhook sent to ``receiver``: the webhook's
+    payload, its signature verified with the endpoint's secret (Standard Webhooks)."""
     application, user, key = live_key(factories, "test")
     secret = merchant_endpoint(client, factories, application, user, receiver.url)
     session = create_session(client, factories, key)
@@ -192,6 +258,7 @@ def paid_in_test_mode(client, factories, fake: FakePspServer, receiver) -> dict:
     assert payload["type"] == "payment_session.succeeded" and payload["mode"] == "test"
     assert payload["data"]["object"]["id"] == session["id"]
     assert payload["data"]["object"]["status"] == "succeeded"
+    assert session_row(session).provider == provider
     return payload
 
 
@@ -200,6 +267,27 @@ def pay_on_the_fake(hosted_url: str, card: str) -> requests.Response:
     page = requests.get(hosted_url, timeout=5)
     assert page.status_code == 200 and "card_number" in page.text
     return requests.post(hosted_url, data={"card_number": card}, allow_redirects=False, timeout=5)
+
+
+def paid_and_back(client, hosted_url: str) -> None:
+    """The customer pays on the fake's hosted page and its redirect brings them, through
+    kadosei's return page, to the shop's success URL."""
+    paid = pay_on_the_fake(hosted_url, "4242424242424242")
+    assert paid.status_code == 303
+    assert back_at_kadosei(client, paid.headers["Location"]).startswith(
+        "https://shop.example/thanks"
+    )
+
+
+def canceled_on_the_fake(client, factories) -> tuple[dict, str]:
+    """A live checkout whose customer leaves through the hosted page's cancel link and comes
+    back, through kadosei, to the shop's cancel URL: (the canceled session, where the provider
+    sent the customer back)."""
+    session, hosted = live_checkout(client, factories)
+    landing = cancel_on_the_fake(hosted)
+    assert back_at_kadosei(client, landing).startswith("https://shop.example/cart")
+    assert session_row(session).status == "canceled"
+    return session, landing
 
 
 def cancel_on_the_fake(hosted_url: str) -> str:

@@ -19,25 +19,26 @@ from tests.fakes.adyen_protocol import notification_item
 from tests.payments.payments_support import query_of
 from tests.providers.live_accounts import adyen_account
 from tests.providers.live_road import (
-    NO_SANDBOXES,
-    accounts_for,
-    app_config_for,
+    assert_declined,
+    assert_forgery_refused,
     assert_succeeded_once,
     attempts_of,
     back_at_kadosei,
     cancel_on_the_fake,
+    canceled_on_the_fake,
     checkout_failing_over,
-    create_session,
     failover_setup,
     live_checkout,
-    live_key,
+    one_test_mode_account,
+    paid_after_failover,
+    paid_and_back,
     paid_in_test_mode,
     past_expiry,
     pay_on_the_fake,
+    provider_reference,
     quiet_for_reconciliation,
+    road_fixtures,
     session_row,
-    to_hosted_page,
-    wire,
     wire_first,
 )
 from tests.webhooks import webhook_support
@@ -45,14 +46,7 @@ from tests.webhooks import webhook_support
 start_fake = fake_psps.start_fake
 receiver = webhook_support.receiver
 
-LIVE = {"accounts": [("adyen_eu", "live")]}
-
-
-@pytest.fixture
-def setup(request) -> dict:
-    """The accounts (name, mode[, timeout]) and routing rules the app starts with; a test
-    changes them with ``@pytest.mark.parametrize("setup", [...], indirect=True)``."""
-    return getattr(request, "param", LIVE)
+setup, app_config = road_fixtures({"accounts": [("adyen_eu", "live")]}, adyen_account)
 
 
 @pytest.fixture
@@ -66,29 +60,18 @@ def fakes(setup, start_fake) -> dict[str, AdyenCheckoutFake]:
 
 
 @pytest.fixture
-def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
-    accounts = accounts_for(setup, fakes, adyen_account, monkeypatch)
-    return app_config_for(redis_url, accounts, setup.get("rules"))
-
-
-@pytest.fixture
 def adyen(fakes, client) -> AdyenCheckoutFake:
     """The first account's Adyen, its notifications sent into kadosei when the test says."""
     return wire_first(fakes, client)
 
 
-def session_id(hosted: str) -> str:
-    return hosted.rsplit("/", 1)[1]
-
-
 def test_a_live_session_is_paid_through_adyen(client, factories, adyen):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
+    session, hosted = live_checkout(client, factories)
 
-    hosted = to_hosted_page(client, session)
     assert hosted.startswith(f"{adyen.url}/checkoutshopper/CS")
     (attempt,) = attempts_of(session)
-    assert attempt.provider == "adyen_eu" and attempt.provider_reference == session_id(hosted)
+    assert attempt.provider == "adyen_eu"
+    assert attempt.provider_reference == provider_reference(hosted)
     created = adyen.requests_to("POST", "/v72/sessions")[-1]
     assert created.header("X-API-Key") == adyen.api_key
     assert created.body["merchantAccount"] == adyen.merchant_account
@@ -96,14 +79,10 @@ def test_a_live_session_is_paid_through_adyen(client, factories, adyen):
     assert created.body["mode"] == "hosted" and created.body["reference"] == attempt.id
     assert created.body["returnUrl"].startswith(f"https://kadosei.test/checkout/{session['id']}")
 
-    paid = pay_on_the_fake(hosted, "4242424242424242")
-    assert paid.status_code == 303
     # Back before the notification: Adyen's session result says completed, so the shop's
     # success page; only the notification decides the session.
-    assert back_at_kadosei(client, paid.headers["Location"]).startswith(
-        "https://shop.example/thanks"
-    )
-    assert adyen.requests_to("GET", f"/v72/sessions/{session_id(hosted)}")
+    paid_and_back(client, hosted)
+    assert adyen.requests_to("GET", f"/v72/sessions/{provider_reference(hosted)}")
     assert session_row(session).status == "open"
 
     (notification,) = adyen.deliver_pending()
@@ -113,14 +92,11 @@ def test_a_live_session_is_paid_through_adyen(client, factories, adyen):
     assert_succeeded_once(adyen, notification, session, attempt)
 
 
-@pytest.mark.parametrize(
-    "setup", [{"accounts": [("adyen_eu", "test")], "rules": NO_SANDBOXES}], indirect=True
-)
+@pytest.mark.parametrize("setup", [one_test_mode_account("adyen_eu")], indirect=True)
 def test_a_test_mode_account_pays_and_the_merchant_gets_a_verified_webhook(
     client, factories, adyen, receiver
 ):
-    payload = paid_in_test_mode(client, factories, adyen, receiver)
-    assert session_row(payload["data"]["object"]).provider == "adyen_eu"
+    paid_in_test_mode(client, factories, adyen, receiver, "adyen_eu")
 
 
 def test_a_refusal_fails_the_attempt_with_adyens_reason(client, factories, adyen):
@@ -130,21 +106,15 @@ def test_a_refusal_fails_the_attempt_with_adyens_reason(client, factories, adyen
     assert refused.status_code == 200 and "Not enough balance" in refused.text
     adyen.deliver_pending()
 
-    (attempt,) = attempts_of(session)
-    assert (attempt.status, attempt.error_code) == ("failed", "insufficient_funds")
-    assert session_row(session).status != "succeeded"
-    assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
+    assert_declined(session, "insufficient_funds")
 
 
 def test_the_customer_cancels_on_adyens_page(client, factories, adyen):
     """Adyen sends no notification when a shopper leaves: kadosei learns it from the session
     result on the return URL, asked of Adyen itself."""
-    session, hosted = live_checkout(client, factories)
+    _, landing = canceled_on_the_fake(client, factories)
 
-    landing = cancel_on_the_fake(hosted)
     assert "sessionResult=" in landing
-    assert back_at_kadosei(client, landing).startswith("https://shop.example/cart")
-    assert session_row(session).status == "canceled"
     assert adyen.notifications == []
 
 
@@ -192,15 +162,10 @@ def test_a_forged_notification_is_refused_and_changes_nothing(client, factories,
         True,
         "",
         "00" * 32,  # not the account's HMAC key
-        additional={"checkoutSessionId": session_id(hosted)},
+        additional={"checkoutSessionId": provider_reference(hosted)},
     )
 
-    answer = adyen.send_item(item)
-
-    assert answer.status == 400
-    assert json.loads(answer.body)["error"]["code"] == "notification_invalid"
-    assert session_row(session).status == "open"
-    assert ProviderNotification.query.count() == 0
+    assert_forgery_refused(adyen.send_item(item), session)
 
 
 def test_a_replayed_refusal_changes_nothing_more(client, factories, adyen):
@@ -217,14 +182,7 @@ def test_a_replayed_refusal_changes_nothing_more(client, factories, adyen):
 
 @pytest.mark.parametrize("setup", [failover_setup("adyen_eu", "adyen_us")], indirect=True)
 def test_a_5xx_at_creation_fails_over_to_the_other_adyen_account(client, factories, fakes):
-    wire(fakes["adyen_us"], "adyen_us", client)
-    fakes["adyen_eu"].fail_next(503)
-    session, hosted = checkout_failing_over(
-        client, factories, fakes, "adyen_eu", "provider_error", "adyen_us"
-    )
-    pay_on_the_fake(hosted, "4242424242424242")
-    fakes["adyen_us"].deliver_pending()
-    assert session_row(session).status == "succeeded"
+    paid_after_failover(client, factories, fakes, "adyen_eu", "adyen_us")
 
 
 @pytest.mark.parametrize("setup", [failover_setup("adyen_eu", "adyen_us", 0.5)], indirect=True)
@@ -235,9 +193,7 @@ def test_a_timeout_at_creation_fails_over_to_the_other_adyen_account(client, fac
 
 @pytest.mark.parametrize(("currency", "amount"), [("EUR", 1999), ("JPY", 500), ("KWD", 1235)])
 def test_amounts_reach_adyen_in_minor_units(client, factories, adyen, currency, amount):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key, currency=currency, amount=amount)
-    to_hosted_page(client, session)
+    live_checkout(client, factories, currency=currency, amount=amount)
     created = adyen.requests_to("POST", "/v72/sessions")[-1]
     assert created.body["amount"] == {"value": amount, "currency": currency}
 
@@ -245,9 +201,7 @@ def test_amounts_reach_adyen_in_minor_units(client, factories, adyen, currency, 
 def test_reconciliation_cannot_ask_adyen_without_a_session_result(client, factories, adyen):
     """Adyen has no payment look-up by session: reconciliation makes no call and the session
     waits for the notification (or its expiry)."""
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    to_hosted_page(client, session)
+    session, _ = live_checkout(client, factories)
     quiet_for_reconciliation(session)
     calls = len(adyen.requests)
 

@@ -15,26 +15,25 @@ from tests.fakes import fixtures as fake_psps
 from tests.fakes.mollie_api import MollieApiFake
 from tests.providers.live_accounts import mollie_account
 from tests.providers.live_road import (
-    NO_SANDBOXES,
-    accounts_for,
-    app_config_for,
+    assert_declined,
     assert_refused,
     assert_succeeded_once,
     attempts_of,
-    back_at_kadosei,
-    cancel_on_the_fake,
+    canceled_on_the_fake,
     checkout_failing_over,
-    create_session,
     failover_setup,
     live_checkout,
     live_key,
+    one_test_mode_account,
+    paid_after_failover,
+    paid_and_back,
     paid_in_test_mode,
     past_expiry,
     pay_on_the_fake,
+    provider_reference,
     quiet_for_reconciliation,
+    road_fixtures,
     session_row,
-    to_hosted_page,
-    wire,
     wire_first,
 )
 from tests.webhooks import webhook_support
@@ -43,14 +42,7 @@ start_fake = fake_psps.start_fake
 receiver = webhook_support.receiver
 
 WEBHOOK_URL = "https://kadosei.test/providers/{}/notifications"
-LIVE = {"accounts": [("mollie_nl", "live")]}
-
-
-@pytest.fixture
-def setup(request) -> dict:
-    """The accounts (name, mode[, timeout]) and routing rules the app starts with; a test
-    changes them with ``@pytest.mark.parametrize("setup", [...], indirect=True)``."""
-    return getattr(request, "param", LIVE)
+setup, app_config = road_fixtures({"accounts": [("mollie_nl", "live")]}, mollie_account)
 
 
 @pytest.fixture
@@ -63,29 +55,18 @@ def fakes(setup, start_fake) -> dict[str, MollieApiFake]:
 
 
 @pytest.fixture
-def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
-    accounts = accounts_for(setup, fakes, mollie_account, monkeypatch)
-    return app_config_for(redis_url, accounts, setup.get("rules"))
-
-
-@pytest.fixture
 def mollie(fakes, client) -> MollieApiFake:
     """The first account's Mollie, its webhooks sent into kadosei when the test says."""
     return wire_first(fakes, client)
 
 
-def payment_id(hosted: str) -> str:
-    return hosted.rsplit("/", 1)[1]
-
-
 def test_a_live_session_is_paid_through_mollie(client, factories, mollie):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
+    session, hosted = live_checkout(client, factories)
 
-    hosted = to_hosted_page(client, session)
     assert hosted.startswith(f"{mollie.url}/checkout/tr_")
     (attempt,) = attempts_of(session)
-    assert attempt.provider == "mollie_nl" and attempt.provider_reference == payment_id(hosted)
+    assert attempt.provider == "mollie_nl"
+    assert attempt.provider_reference == provider_reference(hosted)
     created = mollie.requests_to("POST", "/v2/payments")[-1]
     assert created.header("Authorization") == f"Bearer {mollie.api_key}"
     assert created.body["amount"] == {"currency": "EUR", "value": "19.99"}
@@ -93,25 +74,18 @@ def test_a_live_session_is_paid_through_mollie(client, factories, mollie):
     assert created.body["redirectUrl"].startswith(f"https://kadosei.test/checkout/{session['id']}")
     assert created.body["method"] == "creditcard"
 
-    paid = pay_on_the_fake(hosted, "4242424242424242")
-    assert paid.status_code == 303
-    assert back_at_kadosei(client, paid.headers["Location"]).startswith(
-        "https://shop.example/thanks"
-    )
+    paid_and_back(client, hosted)
     (webhook,) = mollie.deliver_pending()
-    assert webhook.body == f"id={payment_id(hosted)}".encode()  # nothing else, no signature
+    assert webhook.body == f"id={provider_reference(hosted)}".encode()  # nothing else, no signature
     assert webhook.attempts[-1].status == 200 and webhook.attempts[-1].body == b""
     assert_succeeded_once(mollie, webhook, session, attempt)
 
 
-@pytest.mark.parametrize(
-    "setup", [{"accounts": [("mollie_nl", "test")], "rules": NO_SANDBOXES}], indirect=True
-)
+@pytest.mark.parametrize("setup", [one_test_mode_account("mollie_nl")], indirect=True)
 def test_a_test_mode_account_pays_and_the_merchant_gets_a_verified_webhook(
     client, factories, mollie, receiver
 ):
-    payload = paid_in_test_mode(client, factories, mollie, receiver)
-    assert session_row(payload["data"]["object"]).provider == "mollie_nl"
+    paid_in_test_mode(client, factories, mollie, receiver, "mollie_nl")
 
 
 def test_a_decline_fails_the_attempt_with_mollies_reason(client, factories, mollie):
@@ -120,18 +94,12 @@ def test_a_decline_fails_the_attempt_with_mollies_reason(client, factories, moll
     pay_on_the_fake(hosted, "4000000000009995")
     mollie.deliver_pending()
 
-    (attempt,) = attempts_of(session)
-    assert (attempt.status, attempt.error_code) == ("failed", "insufficient_funds")
-    assert session_row(session).status != "succeeded"
-    assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
+    assert_declined(session, "insufficient_funds")
 
 
 def test_the_customer_cancels_on_mollies_page(client, factories, mollie):
-    session, hosted = live_checkout(client, factories)
+    session, _ = canceled_on_the_fake(client, factories)
 
-    landing = cancel_on_the_fake(hosted)
-    assert back_at_kadosei(client, landing).startswith("https://shop.example/cart")
-    assert session_row(session).status == "canceled"
     mollie.deliver_pending()  # Mollie's own webhook about it changes nothing more
     assert session_row(session).status == "canceled"
     assert Event.query.filter_by(type="payment_session.canceled").count() == 1
@@ -149,7 +117,7 @@ def test_an_expired_session_waits_for_mollie_to_close_an_open_card_payment(
     assert session_row(session).status == "open"
     assert mollie.requests_to("DELETE", "/v2/payments") == []
 
-    mollie.expire(payment_id(hosted))
+    mollie.expire(provider_reference(hosted))
     mollie.deliver_pending()
     assert attempts_of(session)[0].status == "expired"
     assert expire_due_sessions() == 1
@@ -164,7 +132,7 @@ def test_an_expired_session_cancels_a_cancelable_payment_at_mollie(client, facto
 
     assert expire_due_sessions() == 1
 
-    assert len(mollie.requests_to("DELETE", f"/v2/payments/{payment_id(hosted)}")) == 1
+    assert len(mollie.requests_to("DELETE", f"/v2/payments/{provider_reference(hosted)}")) == 1
     assert session_row(session).status == "expired"
     assert attempts_of(session)[0].status == "expired"
     mollie.deliver_pending()  # Mollie's webhook about the canceled payment: out of order
@@ -180,7 +148,7 @@ def test_a_forged_webhook_is_refused_or_changes_nothing(client, factories, molli
     malformed = mollie.send_raw(url, {"Content-Type": "text/plain"}, b"id=cs_123&status=paid")
     assert malformed.status == 400
     # A real id but an open payment: only what Mollie answers counts, not that a call came.
-    assert mollie.send_webhook(url, payment_id(hosted)).status == 200
+    assert mollie.send_webhook(url, provider_reference(hosted)).status == 200
     assert session_row(session).status == "open"
     assert attempts_of(session)[0].status == "pending"
     assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
@@ -202,14 +170,7 @@ def test_a_webhook_while_mollie_is_down_is_answered_503_and_applied_when_sent_ag
 
 @pytest.mark.parametrize("setup", [failover_setup("mollie_nl", "mollie_be")], indirect=True)
 def test_a_5xx_at_creation_fails_over_to_the_other_mollie_account(client, factories, fakes):
-    wire(fakes["mollie_be"], "mollie_be", client)
-    fakes["mollie_nl"].fail_next(503)
-    session, hosted = checkout_failing_over(
-        client, factories, fakes, "mollie_nl", "provider_error", "mollie_be"
-    )
-    pay_on_the_fake(hosted, "4242424242424242")
-    fakes["mollie_be"].deliver_pending()
-    assert session_row(session).status == "succeeded"
+    paid_after_failover(client, factories, fakes, "mollie_nl", "mollie_be")
 
 
 @pytest.mark.parametrize("setup", [failover_setup("mollie_nl", "mollie_be", 0.5)], indirect=True)
@@ -224,9 +185,7 @@ def test_a_timeout_at_creation_fails_over_to_the_other_mollie_account(client, fa
 def test_amounts_reach_mollie_with_the_currencys_decimals(
     client, factories, mollie, currency, amount, value
 ):
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key, currency=currency, amount=amount)
-    to_hosted_page(client, session)
+    live_checkout(client, factories, currency=currency, amount=amount)
     created = mollie.requests_to("POST", "/v2/payments")[-1]
     assert created.body["amount"] == {"currency": currency, "value": value}
 
@@ -245,7 +204,7 @@ def test_reconciliation_asks_mollie_about_a_processing_payment_whose_webhook_was
     mollie.deliver_pending()
     assert session_row(session).status == "processing"
 
-    mollie.settle(payment_id(hosted))  # paid at Mollie; the webhook never arrives
+    mollie.settle(provider_reference(hosted))  # paid at Mollie; the webhook never arrives
     mollie.hold_notifications = True
     quiet_for_reconciliation(session)
 

@@ -21,9 +21,7 @@ from tests.fakes.stripe_api import StripeApiFake
 from tests.payments.payments_support import path_of
 from tests.providers.live_accounts import stripe_account
 from tests.providers.live_road import (
-    NO_SANDBOXES,
-    accounts_for,
-    app_config_for,
+    assert_forgery_refused,
     assert_refused,
     attempts_of,
     back_at_kadosei,
@@ -32,11 +30,17 @@ from tests.providers.live_road import (
     failover_setup,
     live_checkout,
     live_key,
+    one_test_mode_account,
+    paid_after_failover,
+    paid_and_back,
     paid_in_test_mode,
     past_expiry,
     pay_on_the_fake,
+    provider_reference,
+    road_fixtures,
     session_row,
-    wire,
+    to_hosted_page,
+    wire_first,
 )
 from tests.webhooks import webhook_support
 
@@ -44,15 +48,7 @@ stripe_api = fake_psps.stripe_api
 start_fake = fake_psps.start_fake
 receiver = webhook_support.receiver
 
-
-LIVE_EU = {"accounts": [("stripe_eu", "live")]}
-
-
-@pytest.fixture
-def setup(request) -> dict:
-    """The accounts (name, mode) and the routing rules the app starts with; a test changes
-    them with ``@pytest.mark.parametrize("setup", [...], indirect=True)``."""
-    return getattr(request, "param", LIVE_EU)
+setup, app_config = road_fixtures({"accounts": [("stripe_eu", "live")]}, stripe_account)
 
 
 @pytest.fixture
@@ -65,66 +61,51 @@ def fakes(setup, stripe_api, start_fake) -> dict[str, StripeApiFake]:
 
 
 @pytest.fixture
-def app_config(redis_url, redis_client, setup, fakes, monkeypatch) -> dict:
-    accounts = accounts_for(setup, fakes, stripe_account, monkeypatch)
-    return app_config_for(redis_url, accounts, setup.get("rules"))
+def stripe(fakes, client) -> StripeApiFake:
+    """The first account's Stripe (``stripe_api``), its notifications sent into kadosei when
+    the test says."""
+    return wire_first(fakes, client)
 
 
-def test_a_live_session_is_paid_through_stripe(client, factories, stripe_api):
-    wire(stripe_api, "stripe_eu", client)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
+def test_a_live_session_is_paid_through_stripe(client, factories, stripe):
+    session, hosted = live_checkout(client, factories)
     assert session["mode"] == "live"
 
-    to_stripe = client.get(path_of(session["checkout_url"]))
-    assert to_stripe.status_code == 303
-    hosted = to_stripe.headers["Location"]
-    assert hosted.startswith(f"{stripe_api.url}/pay/cs_")
+    assert hosted.startswith(f"{stripe.url}/pay/cs_")
     (attempt,) = attempts_of(session)
     assert attempt.provider == "stripe_eu" and attempt.explanation["chosen"] == "stripe_eu"
-    created = stripe_api.requests_to("POST", "/v1/checkout/sessions")[-1]
-    assert created.headers["Authorization"] == f"Bearer {stripe_api.secret_key}"
+    created = stripe.requests_to("POST", "/v1/checkout/sessions")[-1]
+    assert created.headers["Authorization"] == f"Bearer {stripe.secret_key}"
     with client.application.test_request_context():
         assert notification_url("stripe_eu") == (
             "https://kadosei.test/providers/stripe_eu/notifications"
         )
 
-    paid = pay_on_the_fake(hosted, "4242424242424242")
-    assert paid.status_code == 303 and paid.headers["Location"].startswith("https://kadosei.test/")
-    back = client.get(path_of(paid.headers["Location"]))
-    assert back.status_code == 303
-    assert back.headers["Location"].startswith("https://shop.example/thanks")
+    paid_and_back(client, hosted)
 
-    delivered = stripe_api.deliver_pending()
+    delivered = stripe.deliver_pending()
     assert [n.attempts[-1].status for n in delivered] == [200] * len(delivered)
-    row = PaymentSession.query.filter_by(id=session["id"]).one()
-    assert row.status == "succeeded"
+    assert session_row(session).status == "succeeded"
     noted = ProviderNotification.query.filter_by(provider="stripe_eu").all()
     assert "succeeded" in {n.reported_status for n in noted}
     assert Event.query.filter_by(type="payment_session.succeeded", mode="live").count() == 1
     # The same notification again changes nothing.
-    stripe_api.redeliver(delivered[0])
-    assert PaymentSession.query.filter_by(id=session["id"]).one().status == "succeeded"
+    stripe.redeliver(delivered[0])
+    assert session_row(session).status == "succeeded"
     assert Event.query.filter_by(type="payment_session.succeeded").count() == 1
 
 
-@pytest.mark.parametrize(
-    "setup", [{"accounts": [("stripe_eu", "test")], "rules": NO_SANDBOXES}], indirect=True
-)
+@pytest.mark.parametrize("setup", [one_test_mode_account("stripe_eu")], indirect=True)
 def test_a_test_mode_account_takes_a_test_key_and_the_merchant_gets_a_verified_webhook(
-    client, factories, stripe_api, receiver
+    client, factories, stripe, receiver
 ):
     """A ``mode: test`` account serves ks_test_ keys beside the sandboxes (disabled here by
     configured rules, so routing has only the Stripe account); the merchant's test endpoint
     on 127.0.0.1 receives the verified webhook (live endpoints must be public https)."""
-    wire(stripe_api, "stripe_eu", client)
-    payload = paid_in_test_mode(client, factories, stripe_api, receiver)
-    row = PaymentSession.query.filter_by(id=payload["data"]["object"]["id"]).one()
-    assert row.provider == "stripe_eu"
+    paid_in_test_mode(client, factories, stripe, receiver, "stripe_eu")
 
 
-def test_the_customer_cancels_on_stripes_page(client, factories, stripe_api):
-    wire(stripe_api, "stripe_eu", client)
+def test_the_customer_cancels_on_stripes_page(client, factories, stripe):
     session, hosted = live_checkout(client, factories)
     page = requests.get(hosted, timeout=5).text
     cancel_link = re.search(r"class='cancel' href='([^']+)'", page).group(1)
@@ -133,33 +114,31 @@ def test_the_customer_cancels_on_stripes_page(client, factories, stripe_api):
         "https://shop.example/cart"
     )
     assert session_row(session).status == "canceled"
-    assert stripe_api.sessions[hosted.rsplit("/", 1)[1]]["status"] == "expired"
-    stripe_api.deliver_pending()  # Stripe's checkout.session.expired changes nothing more
+    assert stripe.sessions[provider_reference(hosted)]["status"] == "expired"
+    stripe.deliver_pending()  # Stripe's checkout.session.expired changes nothing more
     assert session_row(session).status == "canceled"
 
 
-def test_an_expired_session_expires_the_checkout_session_at_stripe(client, factories, stripe_api):
-    wire(stripe_api, "stripe_eu", client)
+def test_an_expired_session_expires_the_checkout_session_at_stripe(client, factories, stripe):
     session, hosted = live_checkout(client, factories)
     past_expiry(session)
 
     assert expire_due_sessions() == 1
 
-    sid = hosted.rsplit("/", 1)[1]
-    assert len(stripe_api.requests_to("POST", f"/v1/checkout/sessions/{sid}/expire")) == 1
-    assert stripe_api.sessions[sid]["status"] == "expired"
+    sid = provider_reference(hosted)
+    assert len(stripe.requests_to("POST", f"/v1/checkout/sessions/{sid}/expire")) == 1
+    assert stripe.sessions[sid]["status"] == "expired"
     assert session_row(session).status == "expired"
     assert Event.query.filter_by(type="payment_session.expired", mode="live").count() == 1
 
 
-def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe_api):
-    wire(stripe_api, "stripe_eu", client)
+def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe):
     _, _, key = live_key(factories)
     session = create_session(client, factories, key)
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    hosted = to_hosted_page(client, session)
     declined = pay_on_the_fake(hosted, "4000000000009995")
     assert declined.status_code == 200 and "insufficient funds" in declined.text
-    stripe_api.deliver_pending()
+    stripe.deliver_pending()
     (attempt,) = attempts_of(session)
     assert attempt.status == "failed"
     shown = client.get(
@@ -171,16 +150,8 @@ def test_a_decline_fails_the_attempt_with_stripes_code(client, factories, stripe
 
 @pytest.mark.parametrize("setup", [failover_setup("stripe_eu", "stripe_us")], indirect=True)
 def test_a_5xx_at_creation_fails_over_to_the_other_stripe_account(client, factories, fakes):
-    eu, us = fakes["stripe_eu"], fakes["stripe_us"]
-    wire(us, "stripe_us", client)
-    eu.fail_next(503)
-    session, hosted = checkout_failing_over(
-        client, factories, fakes, "stripe_eu", "provider_error", "stripe_us"
-    )
-    assert len(eu.requests_to("POST", "/v1/checkout/sessions")) == 1
-    assert pay_on_the_fake(hosted, "4242424242424242").status_code == 303
-    us.deliver_pending()
-    assert session_row(session).status == "succeeded"
+    paid_after_failover(client, factories, fakes, "stripe_eu", "stripe_us")
+    assert len(fakes["stripe_eu"].requests_to("POST", "/v1/checkout/sessions")) == 1
 
 
 @pytest.mark.parametrize("setup", [failover_setup("stripe_eu", "stripe_us", 0.5)], indirect=True)
@@ -190,17 +161,14 @@ def test_a_timeout_at_creation_fails_over_to_the_other_stripe_account(client, fa
 
 
 def test_a_notification_that_needs_stripe_while_it_is_down_is_a_503_and_is_applied_later(
-    client, factories, stripe_api
+    client, factories, stripe
 ):
-    wire(stripe_api, "stripe_eu", client)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
-    stripe_api.hold_notifications = True
+    session, hosted = live_checkout(client, factories)
+    stripe.hold_notifications = True
     pay_on_the_fake(hosted, "4000000000009995")  # payment_intent.payment_failed: ask Stripe
-    stripe_api.fail_next(503)  # the one call kadosei makes to find the payment's session
+    stripe.fail_next(503)  # the one call kadosei makes to find the payment's session
 
-    held = stripe_api.deliver_pending()
+    held = stripe.deliver_pending()
     answers = [n.attempts[-1] for n in held]
     assert 503 in [answer.status for answer in answers]
     refused = next(answer for answer in answers if answer.status == 503)
@@ -208,17 +176,14 @@ def test_a_notification_that_needs_stripe_while_it_is_down_is_a_503_and_is_appli
     assert attempts_of(session)[0].status == "pending"
 
     for notification in held:  # Stripe is back; it sends the same notification again
-        stripe_api.redeliver(notification)
+        stripe.redeliver(notification)
     (attempt,) = attempts_of(session)
     assert (attempt.status, attempt.error_code) == ("failed", "insufficient_funds")
 
 
-def test_a_forged_notification_is_refused_and_changes_nothing(client, factories, stripe_api):
-    wire(stripe_api, "stripe_eu", client)
-    _, _, key = live_key(factories)
-    session = create_session(client, factories, key)
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
-    sid = hosted.rsplit("/", 1)[1]
+def test_a_forged_notification_is_refused_and_changes_nothing(client, factories, stripe):
+    session, hosted = live_checkout(client, factories)
+    sid = provider_reference(hosted)
     event = {
         "id": "evt_forged",
         "object": "event",
@@ -232,11 +197,7 @@ def test_a_forged_notification_is_refused_and_changes_nothing(client, factories,
             }
         },
     }
-    answer = stripe_api.send_event(event, secret="whsec_not_the_accounts")
-    assert answer.status == 400
-    assert json.loads(answer.body)["error"]["code"] == "notification_invalid"
-    assert PaymentSession.query.filter_by(id=session["id"]).one().status == "open"
-    assert ProviderNotification.query.count() == 0
+    assert_forgery_refused(stripe.send_event(event, secret="whsec_not_the_accounts"), session)
     assert Event.query.filter_by(type="payment_session.succeeded").count() == 0
 
 
@@ -269,7 +230,7 @@ def test_the_registry_is_the_sandboxes_then_each_account(app):
 def test_routing_skips_an_account_that_cannot_take_the_amount_and_says_why(client, factories):
     _, _, key = live_key(factories, "test")
     session = create_session(client, factories, key, currency="KWD", amount=1235)
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    hosted = to_hosted_page(client, session)
     assert "/sandbox/" in hosted
     (attempt,) = attempts_of(session)
     assert attempt.provider.startswith("sandbox_")
@@ -285,7 +246,7 @@ def test_routing_skips_an_account_that_cannot_take_the_amount_and_says_why(clien
 
 
 def test_credentials_never_reach_the_database_the_logs_or_the_portal(
-    client, factories, stripe_api, caplog
+    client, factories, stripe, caplog
 ):
     import logging
 
@@ -295,17 +256,16 @@ def test_credentials_never_reach_the_database_the_logs_or_the_portal(
     from tests.routing_service.routing_service_support import signed_in_browser
 
     caplog.set_level(logging.DEBUG)
-    wire(stripe_api, "stripe_eu", client)
     _, user, key = live_key(factories)
     session = create_session(client, factories, key)
-    hosted = client.get(path_of(session["checkout_url"])).headers["Location"]
+    hosted = to_hosted_page(client, session)
     pay_on_the_fake(hosted, "4242424242424242")
-    stripe_api.deliver_pending()
+    stripe.deliver_pending()
     declined = create_session(client, factories, key)
-    stripe_api.fail_next(401)
+    stripe.fail_next(401)
     client.get(path_of(declined["checkout_url"]))  # an auth error at the provider
 
-    secrets = (stripe_api.secret_key, stripe_api.webhook_secret)
+    secrets = (stripe.secret_key, stripe.webhook_secret)
     stored = []
     for table in db.metadata.sorted_tables:
         stored.extend(repr(row) for row in db.session.execute(select(table)).all())

@@ -1,12 +1,12 @@
-"""Fixtures for refunds: an app on the run's real queue with sandbox refunds settling at once,
-a merchant's test key, the merchant's API client and a customer's browser."""
+"""Fixtures for refunds: an app on the run's real queue with sandbox refunds settling at once;
+the payment road's (tests/payment_road_fixtures.py) merchant's test key, the merchant's API
+client and a customer's browser."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import HttpsClient
-from tests.payments.payments_support import Customer, MerchantApi
+from tests import payment_road_fixtures as road
 from tests.webhooks import webhook_support
 
 receiver = webhook_support.receiver
@@ -23,20 +23,6 @@ def app_config(redis_url, redis_client) -> dict:
     }
 
 
-@pytest.fixture
-def test_key(factories):
-    """(application, secret) of a merchant's test-mode key."""
-    application = factories.make_application()
-    _, secret = factories.make_api_key(application, "test")
-    return application, secret
-
-
-@pytest.fixture
-def merchant(client, test_key) -> MerchantApi:
-    return MerchantApi(client, test_key[1])
-
-
-@pytest.fixture
-def customer(app) -> Customer:
-    app.test_client_class = HttpsClient
-    return Customer(app.test_client())
+test_key = road.test_key
+merchant = road.merchant
+customer = road.customer
