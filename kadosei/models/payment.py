@@ -62,8 +62,8 @@ class PaymentSession(SequencedMixin, db.Model):
         default=limits.MAX_ATTEMPTS_DEFAULT, server_default=str(limits.MAX_ATTEMPTS_DEFAULT)
     )
     attempts_failed: Mapped[int] = mapped_column(default=0, server_default="0")
-    # How many attempts were started: under the session's lock, 0 means none to load.
-    attempts_started: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Times a checkout claimed the session under its lock; 0: it never had an attempt.
+    checkout_claims: Mapped[int] = mapped_column(default=0, server_default="0")
     last_failure_code: Mapped[str | None] = mapped_column(String(60))
     last_failure_message: Mapped[str | None] = mapped_column(String(500))
     last_failure_attempt: Mapped[str | None] = mapped_column(String(40))

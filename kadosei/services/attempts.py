@@ -163,7 +163,7 @@ def _claim_attempt(
     """Under the session's lock: reuse the live attempt, or claim a new one at the next
     provider not yet tried by this request (committed before the provider is called).
     A session past its expiry is expired first (without the lock: that may ask a provider)."""
-    session = lock_session(session_id)
+    session = lock_session(session_id, claim=True)
     if session is None:
         db.session.rollback()
         raise not_found("payment_session", session_id)
@@ -186,7 +186,6 @@ def _new_attempt(session: PaymentSession, tried: list[str]) -> _Claim | Checkout
     attempt = Attempt(
         session_id=session.id, provider=provider.name, status="creating", explanation=explanation
     )
-    session.attempts_started += 1
     db.session.add(attempt)
     db.session.flush()
     return _Claim(session, attempt.id, provider, _checkout_request(session, attempt))

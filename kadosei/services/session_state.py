@@ -75,23 +75,27 @@ def touch_session(session_id: str, now: datetime) -> None:
     db.session.commit()
 
 
-def lock_session(session_id: str) -> PaymentSession | None:
+def lock_session(session_id: str, *, claim: bool = False) -> PaymentSession | None:
     """Load a session for change, holding its row lock until the caller commits.
 
     A no-op UPDATE takes the lock on every database (a row lock on PostgreSQL, the write lock
     on SQLite), so two requests racing on one session are serialised. One round trip: the
     UPDATE returns the row as it is once the lock is held, refreshing the session in the
-    identity map. A session that never started an attempt knows its attempts without a query.
+    identity map. ``claim``: a checkout claims the session (counted in the same UPDATE); one
+    never claimed before has no attempts, and knows it without a query.
     """
+    values: dict = {"updated_at": utcnow()}
+    if claim:
+        values["checkout_claims"] = PaymentSession.checkout_claims + 1
     statement = (
         update(PaymentSession)
         .where(PaymentSession.id == session_id)
-        .values(updated_at=utcnow())
+        .values(**values)
         .returning(PaymentSession)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     session = db.session.scalars(statement).one_or_none()
-    if session is not None and not session.attempts_started:
+    if session is not None and session.checkout_claims == (1 if claim else 0):
         set_committed_value(session, "attempts", [])
     return session
 
