@@ -100,6 +100,7 @@ def _register_sweeps(app: Flask) -> None:
     from kadosei.sandbox.jobs import sweep_sandbox_payments
     from kadosei.services.captures import void_expired_authorisations
     from kadosei.services.idempotency import prune_idempotency_records
+    from kadosei.services.late_holds import release_unused_holds
     from kadosei.services.reconciliation import reconcile_quiet_sessions
     from kadosei.services.refund_confirmation import confirm_pending_refunds
     from kadosei.services.session_expiry import expire_due_sessions
@@ -107,6 +108,7 @@ def _register_sweeps(app: Flask) -> None:
     register_sweep(app, prune_idempotency_records)  # idempotency keys older than 24 h
     register_sweep(app, expire_due_sessions)  # open sessions past expires_at
     register_sweep(app, void_expired_authorisations)  # holds past KADOSEI_CAPTURE_WINDOW
+    register_sweep(app, release_unused_holds)  # holds of ended sessions a provider left
     register_sweep(app, sweep_sandbox_payments)  # delayed sandbox cards, lost notifications
     register_sweep(app, reconcile_quiet_sessions)  # ask providers about quiet sessions
     register_sweep(app, confirm_pending_refunds)  # ask providers about quiet pending refunds

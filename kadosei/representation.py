@@ -22,6 +22,7 @@ from kadosei.models import (
     WebhookEndpoint,
 )
 from kadosei.models.base import isoformat
+from kadosei.services.capture_window import capture_deadline
 from kadosei.services.checkout_links import checkout_url
 
 if TYPE_CHECKING:
@@ -160,6 +161,7 @@ def serialize_session(session: PaymentSession) -> dict:
         "conflict": bool(session.conflict),
         "capture_method": session.capture_method or "automatic",
         "amount_captured": session.amount_captured or 0,
+        "capture_before": isoformat(capture_deadline(session)),
         "amount_refunded": session.amount_refunded or 0,
         "attempts_failed": session.attempts_failed or 0,
         "last_failure": _last_failure(session),

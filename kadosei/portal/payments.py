@@ -26,6 +26,7 @@ from kadosei.portal.forms import ActionForm, RefundForm
 from kadosei.schemas.vocabulary import MODES
 from kadosei.services import applications, captures, payments, refunds
 from kadosei.services.audit import Actor
+from kadosei.services.capture_window import capture_deadline, capture_deadlines
 from kadosei.services.payment_export import export_csv, export_filename
 from kadosei.services.payment_search import PaymentFilters, provider_names, search_sessions
 from kadosei.services.payment_timeline import session_timeline
@@ -133,7 +134,13 @@ def list_payments():
     if page.has_more:
         args = form.query_args()
         next_url = url_for("portal.list_payments", starting_after=page.items[-1].id, **args)
-    return render_template("portal/payments/index.html", form=form, page=page, next_url=next_url)
+    return render_template(
+        "portal/payments/index.html",
+        form=form,
+        page=page,
+        next_url=next_url,
+        capture_by=capture_deadlines(page.items),
+    )
 
 
 @bp.get("/payments/export.csv")
@@ -160,6 +167,7 @@ def show_payment(session_id: str):
         "portal/payments/show.html",
         payment=session,
         timeline=session_timeline(session),
+        capture_by=capture_deadline(session),
         capture_form=capture_form,
         action_form=ActionForm(),
         refunds=refunds.session_refunds(session.id),

@@ -281,6 +281,10 @@ class Provider(ABC):
 
     # How the provider expects a notification to be acknowledged: (status, body, mimetype).
     notification_ack: tuple[int, str, str] = (200, '{"received": true}', "application/json")
+    # Whether a checkout stays payable after a decline (the customer may try another card on
+    # it) and ``expire_checkout`` can end it: kadosei ends it when the customer tries again
+    # through kadosei instead (``session_expiry.end_declined_checkout``).
+    ends_declined_checkout: bool = False
 
     def capture(
         self, provider_reference: str, amount: int, currency: str, *, idempotency_key: str

@@ -128,6 +128,8 @@ class StripeProvider(Provider):
     """One Stripe account; ``display_name`` names the account ("Stripe (stripe_eu)")."""
 
     notification_ack = (200, '{"received": true}', "application/json")
+    # A Checkout Session stays open after a declined card; expiring it ends it.
+    ends_declined_checkout = True
 
     def __init__(self, account: ProviderAccount) -> None:
         self.account = account

@@ -314,6 +314,7 @@ SESSION_EXAMPLE = {
     "conflict": False,
     "capture_method": "automatic",
     "amount_captured": 0,
+    "capture_before": None,
     "amount_refunded": 0,
     "attempts_failed": 0,
     "last_failure": None,
@@ -348,6 +349,11 @@ class PaymentSession(ResponseObject):
         le=limits.AMOUNT_MAX,
         description="What was taken: `amount` once an automatic session succeeded, the "
         "captured part of a manual one",
+    )
+    capture_before: NullableTimestamp = Field(
+        description="A `requires_capture` session's deadline: its authorisation is voided and "
+        "the session `expired` if not captured by then (`KADOSEI_CAPTURE_WINDOW` after it was "
+        "authorised); `null` in any other status"
     )
     attempts_failed: int = Field(
         ge=0,

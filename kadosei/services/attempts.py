@@ -31,6 +31,7 @@ from kadosei.services.checkout_links import (
 from kadosei.services.provider_choice import get_provider, rank_providers
 from kadosei.services.session_expiry import (
     CREATING_ABANDONED_AFTER,
+    end_declined_checkout_later,
     end_live_attempt,
     expire_session_if_due,
 )
@@ -92,6 +93,8 @@ def begin_checkout(session_id: str, *, retry_after: str | None = None) -> Checko
         claim = _claim_attempt(session_id, tried, retry_after)
         if isinstance(claim, CheckoutStep):
             return claim
+        if retry_after is not None and not tried:  # a retry starts: end the declined checkout
+            end_declined_checkout_later(session_id, retry_after)
         tried.append(claim.provider.name)
         ROUTING_DECISIONS.labels(claim.provider.name, claim.request.mode).inc()
         started = time.monotonic()

@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from kadosei.errors import KadoseiError, ProviderUnavailable, Unprocessable
@@ -30,6 +29,7 @@ from kadosei.providers.base import (
 )
 from kadosei.services import idempotency
 from kadosei.services.audit import Actor, record_by
+from kadosei.services.capture_window import capture_window
 from kadosei.services.idempotency import StoredResponse
 from kadosei.services.provider_choice import get_provider
 from kadosei.services.session_state import (
@@ -122,8 +122,7 @@ def void_expired_authorisations(batch: int = SWEEP_BATCH) -> int:
     """The periodic job: void authorisations held longer than ``KADOSEI_CAPTURE_WINDOW`` and
     end their sessions ``expired``. A provider that does not answer is asked again next time."""
     now = utcnow()
-    window = timedelta(seconds=current_app.config["KADOSEI_CAPTURE_WINDOW"])
-    due = _held_since(now - window, batch)
+    due = _held_since(now - capture_window(), batch)
     expired = 0
     for session_id in due:
         try:

@@ -25,6 +25,7 @@ from kadosei.providers.base import (
     ProviderError,
     RefundStatus,
 )
+from kadosei.services.late_holds import release_unused_hold_later
 from kadosei.services.provider_choice import get_provider
 from kadosei.services.refund_confirmation import apply_refund_notification
 from kadosei.services.session_state import apply_provider_status, lock_session
@@ -56,26 +57,25 @@ def handle_provider_notification(
         raise ProviderUnavailable(
             f"{provider.display_name} did not answer; nothing changed, send it again later"
         ) from None
+    unused_holds: list[str] = []
     for reported in facts:
         if isinstance(reported, PaymentStatus):
-            _apply_payment_fact(provider.name, reported, body)
+            attempt_id, effect = _apply_payment_fact(provider.name, reported, body)
+            if effect == "unused_hold":
+                unused_holds.append(attempt_id)
         else:
             _apply_refund_fact(provider.name, reported, body)
     db.session.commit()
+    for attempt_id in unused_holds:  # money held for a session that cannot use it: void it
+        release_unused_hold_later(attempt_id)
     return provider.notification_ack
 
 
-def _apply_payment_fact(provider_name: str, reported: PaymentStatus, body: bytes) -> None:
-    attempt = db.session.scalar(
-        select(Attempt).where(
-            Attempt.provider == provider_name,
-            # Adyen reports captures and voids under the payment's own pspReference.
-            or_(
-                Attempt.provider_reference == reported.provider_reference,
-                Attempt.payment_reference == reported.provider_reference,
-            ),
-        )
-    )
+def _apply_payment_fact(
+    provider_name: str, reported: PaymentStatus, body: bytes
+) -> tuple[str | None, str]:
+    """Apply one payment's news: (its attempt's id, the effect stored with the notification)."""
+    attempt = _attempt_of(provider_name, reported)
     effect = "unknown_payment"
     if attempt is None and _checkout_creation_in_flight(provider_name):
         # Probably this very payment, notified before kadosei has stored the provider's answer
@@ -90,6 +90,20 @@ def _apply_payment_fact(provider_name: str, reported: PaymentStatus, body: bytes
         db.session.refresh(attempt)
         effect = apply_provider_status(session, attempt, reported, cause="provider notification")
     db.session.add(_notification_row(provider_name, attempt, reported, effect, body))
+    return (attempt.id if attempt is not None else None), effect
+
+
+def _attempt_of(provider_name: str, reported: PaymentStatus) -> Attempt | None:
+    return db.session.scalar(
+        select(Attempt).where(
+            Attempt.provider == provider_name,
+            # Adyen reports captures and voids under the payment's own pspReference.
+            or_(
+                Attempt.provider_reference == reported.provider_reference,
+                Attempt.payment_reference == reported.provider_reference,
+            ),
+        )
+    )
 
 
 def _apply_refund_fact(provider_name: str, reported: RefundStatus, body: bytes) -> None:

@@ -40,6 +40,9 @@ ALLOWED = {
 }
 LIVE_ATTEMPT_STATUSES = frozenset({"creating", "pending", "processing"})
 FINAL_ATTEMPT_STATUSES = frozenset({"succeeded", "failed", "canceled", "expired", "error"})
+# Ended without a payment, yet a provider may authorise it afterwards (``canceled`` is left
+# out: kadosei or the provider released that one, so a later authorisation is a replay).
+_ENDED_UNPAID = frozenset({"failed", "expired", "error"})
 # How far a payment has got at the provider; a report never moves an attempt backwards.
 # ``capturing``/``voiding``: kadosei is asking the provider to capture or void the hold.
 _ATTEMPT_PROGRESS = {
@@ -49,6 +52,8 @@ _ATTEMPT_PROGRESS = {
     "authorized": 3,
     "capturing": 4,
     "voiding": 4,
+    # Authorised for a session that ended or holds another attempt: kadosei voids it.
+    "unused_hold": 4,
 }
 # What a provider's status means for the session (pending/expired end nothing by themselves).
 _SESSION_STATUS_FOR = {
@@ -157,7 +162,9 @@ def apply_provider_status(
 
     Effects: ``applied`` (the session moved), ``recorded`` (only the attempt moved),
     ``duplicate``, ``out_of_order``, ``ignored_final`` (the session had already ended),
-    ``conflict`` (a success after the session ended), ``unrecognized``.
+    ``conflict`` (a success after the session ended), ``unused_hold`` (a manual payment
+    authorised for a session that ended or holds another: the caller has it voided,
+    ``services/late_holds.py``), ``unrecognized``.
     """
     status = reported.status
     if status not in PROVIDER_STATUSES:
@@ -168,12 +175,49 @@ def apply_provider_status(
     if attempt.status == status:
         return "duplicate"
     if attempt.status in FINAL_ATTEMPT_STATUSES:
-        if status != "succeeded":
+        if status != "succeeded" and not _authorised_after_all(session, attempt, status):
             return "out_of_order"
     elif _ATTEMPT_PROGRESS.get(status, 99) < _ATTEMPT_PROGRESS[attempt.status]:
         return "out_of_order"
+    late_hold = (
+        status == "authorized"
+        and session.capture_method == "manual"
+        and session.status not in ("open", "processing")
+    )
+    # News of a hold the session does not use changes the attempt only (a success still
+    # reaches the session: a capture made at the provider is money to refund, or the payment).
+    unused = status != "succeeded" and attempt.status == "unused_hold"
     _record_on_attempt(attempt, reported)
+    if late_hold:
+        attempt.status = "unused_hold"  # authorised; voided by ``services/late_holds``
+        note(session, f"{cause}: {attempt.provider} authorised {attempt.id}, which the "
+                      f"{session.status} session does not use; kadosei voids the hold")  # fmt: skip
+        return "unused_hold"
+    if unused:
+        return "recorded"
     return _apply_to_session(session, attempt, reported, cause)
+
+
+def note(session: PaymentSession, cause: str) -> None:
+    """Record on the session's timeline something that happened without changing its status."""
+    db.session.add(
+        SessionTransition(
+            session_id=session.id,
+            from_status=session.status,
+            to_status=session.status,
+            cause=cause[:200],
+        )
+    )
+
+
+def _authorised_after_all(session: PaymentSession, attempt: Attempt, status: str) -> bool:
+    """A manual payment authorised although its attempt had ended unpaid (declined, say, and
+    then paid in the provider's still open checkout): money held like any other hold."""
+    return (
+        status == "authorized"
+        and session.capture_method == "manual"
+        and attempt.status in _ENDED_UNPAID
+    )
 
 
 def report_outcome(attempt: Attempt, outcome: str) -> None:

@@ -19,7 +19,7 @@ from tests.fakes.adyen_checkout import AdyenCheckoutFake
 from tests.fakes.loopback import flask_client_sender
 from tests.fakes.mollie_api import MollieApiFake
 from tests.fakes.stripe_api import StripeApiFake
-from tests.payments.payments_support import path_of, session_body
+from tests.payments.payments_support import path_of, run_jobs, session_body
 
 start_fake = fake_psps.start_fake
 SANDBOXES = ("sandbox_lumen", "sandbox_harbor", "sandbox_orbit")
@@ -205,3 +205,36 @@ def test_a_provider_error_at_capture_is_503_and_the_hold_stays(client, key, wire
 
     retried = client.post(f"/api/v1/payment_sessions/{held['id']}/capture", headers=key)
     assert retried.status_code == 200 and retried.get_json()["amount_captured"] == 1999
+
+
+def test_an_adyen_hold_placed_after_cancel_is_voided_there(client, key, wired):
+    """Adyen cannot end a session early: a customer still on its page can pay after kadosei
+    canceled the session. The authorisation is recorded, then voided at Adyen (``/cancels``)."""
+    if wired.kind != "adyen":
+        pytest.skip("Stripe and Mollie end the checkout when the session is canceled")
+    created = client.post(
+        "/api/v1/payment_sessions", json=session_body(capture_method="manual"), headers=key
+    ).get_json()
+    hosted = client.get(path_of(created["checkout_url"])).headers["Location"]
+    canceled = client.post(f"/api/v1/payment_sessions/{created['id']}/cancel", headers=key)
+    assert canceled.get_json()["status"] == "canceled"
+
+    paid = requests.post(
+        hosted, data={"card_number": "4242424242424242"}, allow_redirects=False, timeout=5
+    )
+    assert paid.status_code == 303
+    wired.fake.deliver_pending()  # AUTHORISATION: a hold nobody uses
+    attempt = Attempt.query.filter_by(session_id=created["id"]).one()
+    assert attempt.status == "unused_hold"
+    assert wired.held(attempt) == (HELD["adyen"], 0)
+
+    attempt_id = attempt.id
+
+    run_jobs(client.application)  # the void job
+
+    assert wired.held(Attempt.query.filter_by(id=attempt_id).one()) == (VOIDED["adyen"], 0)
+    wired.fake.deliver_pending()  # CANCELLATION: already recorded
+    after = client.get(f"/api/v1/payment_sessions/{created['id']}", headers=key).get_json()
+    assert (after["status"], after["conflict"]) == ("canceled", False)
+    stored = Attempt.query.filter_by(id=attempt_id).one()
+    assert (stored.status, stored.error_code) == ("canceled", "voided")

@@ -174,3 +174,44 @@ def test_a_provider_away_is_said_plainly_and_the_hold_stays(app, merchant, custo
     kind, text = _flashes(browser, response)[0]
     assert kind == "error" and "nothing changed" in text
     assert merchant.session(held["id"]) == held
+
+
+def _deadline(session_id: str, app):
+    """When the session was authorised plus the capture window, as the portal writes it."""
+    from datetime import timedelta
+
+    from kadosei.models import SessionTransition
+
+    row = SessionTransition.query.filter_by(session_id=session_id, to_status="requires_capture")
+    held_since = row.one().created_at
+    deadline = held_since + timedelta(seconds=app.config["KADOSEI_CAPTURE_WINDOW"])
+    return deadline.strftime("%Y-%m-%d %H:%M") + " UTC"
+
+
+def test_a_held_payment_says_by_when_to_capture_it(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+
+    page = _page(browser, held["id"])
+
+    assert "Capture by <time" in page
+    assert _deadline(held["id"], app) in page
+    assert "kadosei voids the authorisation and the payment expires" in page
+
+
+def test_the_payments_list_says_by_when_to_capture_a_held_payment(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+    other = merchant.create_session()
+
+    listing = browser.get("/payments").get_data(as_text=True)
+
+    assert listing.count("Capture by") == 1
+    row = next(r for r in listing.split("<tr>") if held["id"] in r)
+    assert "Capture by" in row and _deadline(held["id"], app) in row
+    assert "Capture by" not in next(r for r in listing.split("<tr>") if other["id"] in r)
+
+
+def test_a_captured_payment_has_no_capture_deadline(app, merchant, customer, browser):
+    held = held_payment(app, merchant, customer)
+    assert _capture(browser, held["id"], "19.99").status_code == 303
+
+    assert "Capture by" not in _page(browser, held["id"])

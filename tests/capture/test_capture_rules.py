@@ -271,3 +271,44 @@ def test_a_provider_failing_at_void_is_503_and_the_hold_stays(app, merchant, cus
     assert response.status_code == 503 and error_code(response) == "provider_unavailable"
     assert merchant.session(held["id"])["status"] == "requires_capture"
     assert sandbox_payment(held["id"]).status == "authorized"
+
+
+# -- the capture deadline in the API ---------------------------------------------------------
+
+
+def test_a_held_session_says_by_when_to_capture_it(app, merchant, customer):
+    from datetime import timedelta
+
+    from kadosei.models.base import isoformat
+
+    open_session = merchant.create_session(capture_method="manual")
+    assert open_session["capture_before"] is None
+
+    held = held_payment(app, merchant, customer)
+
+    row = SessionTransition.query.filter_by(session_id=held["id"], to_status="requires_capture")
+    window = timedelta(seconds=app.config["KADOSEI_CAPTURE_WINDOW"])
+    assert held["capture_before"] == isoformat(row.one().created_at + window)
+    events = merchant.get("/events", payment_session=held["id"], limit="100").json["data"]
+    (announced,) = [e for e in events if e["type"] == "payment_session.requires_capture"]
+    assert announced["data"]["object"]["capture_before"] == held["capture_before"]
+
+
+def test_the_capture_deadline_follows_the_configured_window(app, merchant, customer):
+    held = held_payment(app, merchant, customer)
+    app.config["KADOSEI_CAPTURE_WINDOW"] = 3600
+
+    again = merchant.session(held["id"])
+
+    assert again["capture_before"] < held["capture_before"]
+
+
+def test_a_captured_or_voided_session_has_no_capture_deadline(app, merchant, customer):
+    captured = held_payment(app, merchant, customer)
+    voided = held_payment(app, merchant, customer)
+
+    paid = merchant.post(f"/payment_sessions/{captured['id']}/capture").json
+    canceled = merchant.post(f"/payment_sessions/{voided['id']}/cancel").json
+
+    assert (paid["status"], paid["capture_before"]) == ("succeeded", None)
+    assert (canceled["status"], canceled["capture_before"]) == ("canceled", None)

@@ -28,8 +28,8 @@ def test_a_valid_body_creates_an_open_session_with_exactly_the_contract_shape(me
         "id", "object", "status", "mode", "amount", "currency", "payment_method",
         "checkout_url", "success_url", "cancel_url", "reference", "description",
         "customer_email", "metadata", "created_at", "expires_at", "completed_at",
-        "failure", "conflict", "capture_method", "amount_captured", "amount_refunded",
-        "attempts_failed", "last_failure",
+        "failure", "conflict", "capture_method", "amount_captured", "capture_before",
+        "amount_refunded", "attempts_failed", "last_failure",
     ]  # fmt: skip
     assert body["id"].startswith("ps_") and len(body["id"]) >= 27
     assert body["object"] == "payment_session" and body["status"] == "open"
@@ -40,6 +40,7 @@ def test_a_valid_body_creates_an_open_session_with_exactly_the_contract_shape(me
     assert body["completed_at"] is None and body["failure"] is None
     assert body["conflict"] is False
     assert body["capture_method"] == "automatic" and body["amount_captured"] == 0
+    assert body["capture_before"] is None
     assert body["amount_refunded"] == 0 and body["attempts_failed"] == 0
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
+from kadosei.services.session_expiry import end_declined_checkout
 from tests.fakes import fixtures as fake_psps
 from tests.fakes.adyen_checkout import AdyenCheckoutFake
 from tests.fakes.mollie_api import MollieApiFake
@@ -188,3 +189,109 @@ def test_a_declined_customer_pays_at_the_other_account_on_try_again(
     assert failed["status"] == "open" and failed["last_failure"]["attempt"] == declined_id
     assert failed["last_failure"]["code"] == "card_declined"
     assert succeeded["status"] == "succeeded" and succeeded["attempts_failed"] == 1
+
+
+# -- the declined checkout when the customer tries again ------------------------------------
+
+
+def _retried(client, factories, road, fakes, **overrides) -> tuple[dict, str, str, str]:
+    """A session declined at the first account, then "Try again" (routed to the second):
+    (the session, the declined attempt's id, its hosted page, the new attempt's hosted page)."""
+    first, _ = road.names
+    for name, fake in fakes.items():
+        wire(fake, name, client)
+    _, _, key = live_key(factories, "test")
+    session = create_session(client, factories, key, **overrides)
+    hosted = to_hosted_page(client, session)
+    landing = declined_and_leaving(hosted)
+    fakes[first].deliver_pending()
+    back_at_kadosei(client, landing)
+    (declined,) = attempts_of(session)
+    text = client.get(path_of(session["checkout_url"])).get_data(as_text=True)
+    form = {"csrf_token": field(CSRF, text), "attempt": field(ATTEMPT_FIELD, text)}
+    again = client.post(f"/checkout/{session['id']}/retry", data=form)
+    assert again.status_code == 303, again.get_data(as_text=True)
+    return session, declined.id, hosted, again.headers["Location"]
+
+
+def _expire_calls(fake) -> list:
+    return [r for r in fake.requests_to("POST", "/v1/checkout/sessions/") if "/expire" in r.path]
+
+
+def test_try_again_ends_the_declined_checkout_where_the_provider_can(
+    client, factories, road, fakes
+):
+    first, second = road.names
+    session, declined_id, hosted, retried = _retried(client, factories, road, fakes)
+    assert retried.startswith(fakes[second].url)
+    asked_before = len(fakes[first].requests)
+    if road is ROADS["stripe"]:
+        assert _expire_calls(fakes[first]) == []  # the redirect did not wait for it
+
+    run_jobs(client.application)
+
+    causes = [t.cause for t in session_row(session).transitions]
+    if road is ROADS["stripe"]:
+        (declined,) = [a for a in attempts_of(session) if a.id == declined_id]
+        assert fakes[first].sessions[declined.provider_reference]["status"] == "expired"
+        assert any(c.startswith(f"ended {first}'s checkout of the declined") for c in causes)
+        assert "card_number" not in requests.get(hosted, timeout=5).text  # nothing to pay there
+    else:  # Mollie's declined payment is over; Adyen cannot end a session early
+        assert len(fakes[first].requests) == asked_before
+        assert not any("checkout of the declined" in c for c in causes)
+    assert session_row(session).status == "open"
+    assert [a.status for a in attempts_of(session)] == ["failed", "pending"]
+
+
+def test_a_provider_away_does_not_hold_up_the_retry(client, factories, road, fakes):
+    if road is not ROADS["stripe"]:
+        pytest.skip("only Stripe's declined checkout is ended")
+    first, second = road.names
+    session, declined_id, _, retried = _retried(client, factories, road, fakes)
+    assert retried.startswith(fakes[second].url)
+    fakes[first].fail_next(500)
+
+    run_jobs(client.application)  # fails: the queue retries it later
+    (declined, _) = attempts_of(session)
+    assert fakes[first].sessions[declined.provider_reference]["status"] == "open"
+
+    with client.application.app_context():
+        assert end_declined_checkout(session["id"], declined_id) == "ended"  # the retry
+    assert fakes[first].sessions[declined.provider_reference]["status"] == "expired"
+    assert [a.status for a in attempts_of(session)] == ["failed", "pending"]
+
+
+def test_a_hold_placed_in_the_declined_checkout_after_the_retry_is_voided(
+    client, factories, road, fakes
+):
+    """The customer pays at the second account (the hold the session uses), then pays again
+    in the first account's page, still open in another tab: that hold is voided there."""
+    if road is not ROADS["stripe"]:
+        pytest.skip("Stripe's declined checkout stays payable")
+    first, second = road.names
+    session, declined_id, hosted, retried = _retried(
+        client, factories, road, fakes, capture_method="manual"
+    )
+    assert retried.startswith(fakes[second].url)
+    assert pay_on_the_fake(retried, PAYS).status_code == 303
+    fakes[second].deliver_pending()
+    assert session_row(session).status == "requires_capture"
+
+    assert pay_on_the_fake(hosted, PAYS).status_code == 303  # before the job ends it
+    fakes[first].deliver_pending()
+    declined, used = attempts_of(session)
+    assert (declined.status, used.status) == ("unused_hold", "authorized")
+    references = (declined.provider_reference, used.provider_reference)
+
+    run_jobs(client.application)
+
+    intent_of = {
+        name: fakes[name].payment_intents[fakes[name].sessions[ref]["payment_intent"]]
+        for name, ref in zip((first, second), references, strict=True)
+    }
+    assert intent_of[first]["status"] == "canceled"
+    assert intent_of[second]["status"] == "requires_capture"
+    stored = session_row(session)
+    assert (stored.status, stored.conflict) == ("requires_capture", False)
+    voided, _ = attempts_of(session)
+    assert (voided.id, voided.status, voided.error_code) == (declined_id, "canceled", "voided")

@@ -48,6 +48,11 @@ class AdyenProvider(Provider):
     for live mode, live_url_prefix)."""
 
     notification_ack = NOTIFICATION_ACK
+    # An Adyen session stays payable after a refusal too, but Adyen cannot end a session early
+    # (``expire_checkout`` only says so locally): when the customer tries again the declined
+    # session is left to lapse at its ``expiresAt``. A payment made there meanwhile is flagged
+    # ``conflict`` (captured) or voided (a manual hold, ``services/late_holds``).
+    ends_declined_checkout = False
 
     def __init__(self, account: ProviderAccount) -> None:
         self.account = account
