@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, select, update
 
 from kadosei.errors import not_found
 from kadosei.extensions import db
@@ -259,24 +259,20 @@ def _record_created(claim: _Claim, result: CheckoutResult, duration_ms: int) -> 
     in two statements that also tell whether anything ended the session or the attempt
     meanwhile (a cancel, the expiry) — the checkout is hot, so no object is loaded for it."""
     session_id = claim.request.session_id
-    sessions, attempts = PaymentSession.__table__, Attempt.__table__
     connection = db.session.connection()
     session_status = connection.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id)
-        .values(provider=claim.provider.name, updated_at=utcnow())
-        .returning(sessions.c.status)
+        _RECORD_PROVIDER,
+        {"session_id": session_id, "provider": claim.provider.name, "now": utcnow()},
     ).scalar_one()
     attempt_status = connection.execute(
-        update(attempts)
-        .where(attempts.c.id == claim.attempt_id)
-        .values(
-            provider_reference=result.provider_reference,
-            hosted_url=result.hosted_url,
-            duration_ms=duration_ms,
-            status=case((attempts.c.status == "creating", "pending"), else_=attempts.c.status),
-        )
-        .returning(attempts.c.status)
+        _RECORD_CHECKOUT,
+        {
+            "attempt_id": claim.attempt_id,
+            "reference": result.provider_reference,
+            "url": result.hosted_url,
+            "duration_ms": duration_ms,
+            "now": utcnow(),
+        },
     ).scalar_one()
     db.session.commit()
     if session_status == "open" and attempt_status in LIVE_ATTEMPT_STATUSES:
@@ -289,6 +285,30 @@ def _record_created(claim: _Claim, result: CheckoutResult, duration_ms: int) -> 
         db.session.rollback()
     session = get_session(session_id)
     return CheckoutStep("ended", session, destination(session, None))
+
+
+# Built once (a checkout's own time is mostly its statements): the session's lock, taken
+# with the provider that made the checkout, and the attempt's checkout, pending unless
+# something ended it meanwhile.
+_SESSIONS, _ATTEMPTS = PaymentSession.__table__, Attempt.__table__
+_RECORD_PROVIDER = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+    .values(provider=bindparam("provider"), updated_at=bindparam("now"))
+    .returning(_SESSIONS.c.status)
+)
+_RECORD_CHECKOUT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(
+        provider_reference=bindparam("reference"),
+        hosted_url=bindparam("url"),
+        duration_ms=bindparam("duration_ms"),
+        updated_at=bindparam("now"),
+        status=case((_ATTEMPTS.c.status == "creating", "pending"), else_=_ATTEMPTS.c.status),
+    )
+    .returning(_ATTEMPTS.c.status)
+)
 
 
 def _returning_attempt(session: PaymentSession, attempt_id: str | None) -> Attempt | None:

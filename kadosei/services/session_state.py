@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kadosei.extensions import db
@@ -89,20 +90,27 @@ def lock_session(session_id: str, *, claim: bool = False) -> PaymentSession | No
     identity map. ``claim``: a checkout claims the session (counted in the same UPDATE); one
     never claimed before has no attempts, and knows it without a query.
     """
-    values: dict = {"updated_at": utcnow()}
-    if claim:
-        values["checkout_claims"] = PaymentSession.checkout_claims + 1
-    statement = (
-        update(PaymentSession)
-        .where(PaymentSession.id == session_id)
-        .values(**values)
-        .returning(PaymentSession)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    session = db.session.scalars(statement).one_or_none()
+    statement = _LOCK_AND_CLAIM if claim else _LOCK
+    found = db.session.scalars(statement, {"session_id": session_id, "now": utcnow()})
+    session = found.one_or_none()
     if session is not None and session.checkout_claims == (1 if claim else 0):
         set_committed_value(session, "attempts", [])
     return session
+
+
+def _lock_statement(**values: Any) -> Update:
+    """Built once: every checkout, notification and capture locks a session this way."""
+    return (
+        update(PaymentSession)
+        .where(PaymentSession.id == bindparam("session_id"))
+        .values(updated_at=bindparam("now"), **values)
+        .returning(PaymentSession)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+
+
+_LOCK = _lock_statement()
+_LOCK_AND_CLAIM = _lock_statement(checkout_claims=PaymentSession.checkout_claims + 1)
 
 
 def live_attempt(session: PaymentSession) -> Attempt | None:
