@@ -147,10 +147,15 @@ def _series(url: str, expr: str) -> list[dict]:
     return answer["data"]["result"]
 
 
+def _peak_in_flight(url: str) -> float:
+    busiest = _series(url, "max_over_time(kadosei_webhook_deliveries_in_flight[5m])")
+    return max((float(series["value"][1]) for series in busiest), default=0.0)
+
+
 def test_prometheus_evaluates_every_dashboard_query_on_the_cluster(cluster, prometheus):
     app_id, secret, owner = merchant_key(cluster, "prometheus@shop.example")
     api = Api(cluster, secret)
-    receiver = Receiver(delay=2.5)  # slow: each try is in flight over a few scrapes
+    receiver = Receiver(delay=5)  # slow: each try is in flight over several scrapes
     try:
         add_endpoint(owner, app_id, receiver.url)
         for n in range(4):
@@ -162,6 +167,8 @@ def test_prometheus_evaluates_every_dashboard_query_on_the_cluster(cluster, prom
                 assert canceled.status_code == 200, canceled.text
             else:
                 assert api.request("GET", f"/checkout/{session['id']}").status_code == 303
+        # While the slow receiver holds the tries, Prometheus sees them in flight.
+        _until(lambda: _peak_in_flight(prometheus) >= 1, 40, "a try in flight scraped")
         receiver.wait_for(2, timeout=60)
         tried = 'rate(kadosei_webhook_try_duration_seconds_count{outcome="succeeded"}[15s])'
         _until(lambda: _series(prometheus, tried), 30, "the workers' tries scraped (twice)")
@@ -177,7 +184,6 @@ def test_prometheus_evaluates_every_dashboard_query_on_the_cluster(cluster, prom
         (title, expr, answer) for title, expr, answer in answers if answer["status"] != "success"
     ]
     with_data = {title for title, _, answer in answers if answer.get("data", {}).get("result")}
-    busiest = _series(prometheus, "max_over_time(kadosei_webhook_deliveries_in_flight[5m])")
 
     assert up == {
         **{("kadosei-web", f"web-{n}"): "1" for n in range(cluster.instances)},
@@ -185,4 +191,4 @@ def test_prometheus_evaluates_every_dashboard_query_on_the_cluster(cluster, prom
     }
     assert refused == []
     assert FED - with_data == set()
-    assert max(float(series["value"][1]) for series in busiest) >= 1  # the figure moved
+    assert _peak_in_flight(prometheus) >= 1  # the figure moved
