@@ -11,6 +11,8 @@ Expose the ones a test folder needs in its conftest.py::
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.conftest import HttpsClient
@@ -40,3 +42,21 @@ def merchant(client, test_key) -> MerchantApi:
 def customer(app) -> Customer:
     app.test_client_class = HttpsClient
     return Customer(app.test_client())
+
+
+@pytest.fixture
+def crew(factories) -> SimpleNamespace:
+    """A merchant's people and keys for the audit tests: the owner (``user``, ``email``,
+    ``jwt``), the application and its test key, as ids (the rows detach once a request ends)."""
+    merchant, user = factories.make_merchant()
+    application = factories.make_application(merchant)
+    key, secret = factories.make_api_key(application, "test")
+    return SimpleNamespace(
+        user=user.id,
+        email=user.email,
+        merchant=merchant.id,
+        application=application.id,
+        key=key.id,
+        secret=secret,
+        jwt=factories.jwt_headers(user),
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -14,28 +13,14 @@ from sqlalchemy import select
 from kadosei.extensions import db
 from kadosei.models import AuditEvent, SessionTransition
 from kadosei.services.captures import void_expired_authorisations
+from tests import payment_road_fixtures as road
 from tests.capture.capture_support import MerchantApi, csrf_token, held_payment
 from tests.portal.payment_search_support import signed_in
 
 MONEY_ACTIONS = ("payment_session.captured", "payment_session.voided")
 
 
-@pytest.fixture
-def crew(factories) -> SimpleNamespace:
-    """The owner (``user``, ``email``), the application and its test key, as ids (the rows
-    detach once a request ends)."""
-    merchant, user = factories.make_merchant()
-    application = factories.make_application(merchant)
-    key, secret = factories.make_api_key(application, "test")
-    return SimpleNamespace(
-        user=user.id,
-        email=user.email,
-        merchant=merchant.id,
-        application=application.id,
-        key=key.id,
-        secret=secret,
-        jwt=factories.jwt_headers(user),
-    )
+crew = road.crew
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ says it in plain words. A refund that was not made leaves no row."""
 from __future__ import annotations
 
 import html
-from types import SimpleNamespace
 
 import pytest
 from refunds_support import paid_session, refund
@@ -13,26 +12,11 @@ from sqlalchemy import select
 
 from kadosei.extensions import db
 from kadosei.models import AuditEvent, Refund
+from tests import payment_road_fixtures as road
 from tests.payments.payments_support import MerchantApi, csrf_token
 from tests.portal.payment_search_support import signed_in
 
-
-@pytest.fixture
-def crew(factories) -> SimpleNamespace:
-    """The owner (``user``, ``email``), the application and its test key, as ids (the rows
-    detach once a request ends)."""
-    merchant, user = factories.make_merchant()
-    application = factories.make_application(merchant)
-    key, secret = factories.make_api_key(application, "test")
-    return SimpleNamespace(
-        user=user.id,
-        email=user.email,
-        merchant=merchant.id,
-        application=application.id,
-        key=key.id,
-        secret=secret,
-        jwt=factories.jwt_headers(user),
-    )
+crew = road.crew
 
 
 @pytest.fixture
