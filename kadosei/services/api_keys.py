@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from kadosei.errors import AuthenticationFailed, invalid
 from kadosei.extensions import db
@@ -82,11 +82,7 @@ def authenticate_api_key(secret: str) -> KeyContext:
     """The application and mode of a live key, or 401 (``key_revoked`` when revoked)."""
     if not secret.startswith(("ks_test_", "ks_live_")) or len(secret) > 100:
         raise AuthenticationFailed("Invalid API key")
-    row = db.session.execute(
-        select(ApiKey, Application)
-        .join(Application, Application.id == ApiKey.application_id)
-        .where(ApiKey.digest == key_digest(secret))
-    ).first()
+    row = db.session.execute(_KEY_BY_DIGEST, {"digest": key_digest(secret)}).first()
     if row is None:
         raise AuthenticationFailed("Invalid API key")
     key, application = row
@@ -94,6 +90,14 @@ def authenticate_api_key(secret: str) -> KeyContext:
         raise AuthenticationFailed("This API key has been revoked", code="key_revoked")
     _touch(key)
     return KeyContext(key.id, application, key.mode)
+
+
+# Built once: every payment call looks its key up this way.
+_KEY_BY_DIGEST = (
+    select(ApiKey, Application)
+    .join(Application, Application.id == ApiKey.application_id)
+    .where(ApiKey.digest == bindparam("digest"))
+)
 
 
 def _touch(key: ApiKey) -> None:

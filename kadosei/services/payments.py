@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kadosei.errors import KadoseiError, ProviderUnavailable, Unprocessable, invalid, not_found
@@ -118,9 +118,8 @@ def _new_session(
 
 def get_payment_session(application: Application, mode: str, session_id: str) -> PaymentSession:
     """The application's session in this mode; anyone else's is ``404 resource_missing``."""
-    session = db.session.scalar(
-        _sessions_of(application.id, mode).where(PaymentSession.id == session_id)
-    )
+    found = {"application_id": application.id, "mode": mode, "session_id": session_id}
+    session = db.session.scalar(_APPLICATION_SESSION, found)
     if session is None:
         raise not_found("payment_session", session_id)
     return session
@@ -251,3 +250,9 @@ def _not_cancelable(session: PaymentSession) -> KadoseiError:
         f"Only an open or requires_capture session can be canceled; this one is {session.status}",
         code="session_not_cancelable",
     )
+
+
+# Built once: every session read (and each change through the API) finds its session this way.
+_APPLICATION_SESSION = _sessions_of(bindparam("application_id"), bindparam("mode")).where(
+    PaymentSession.id == bindparam("session_id")
+)
