@@ -4,7 +4,10 @@ the webhook delivery pool (``kadosei.webhooks.pool``) beside it; its metrics go 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 import threading
 from wsgiref.simple_server import WSGIServer
 
@@ -23,6 +26,8 @@ from kadosei.webhooks.pool import DeliveryPool, deliver_due_deliveries
 
 log = logging.getLogger("kadosei.jobs")
 
+SCHEDULER_STOP_SECONDS = 10.0  # RQ's scheduler stops within its 1 s tick and two Redis calls
+
 
 class AppWorker(SimpleWorker):
     """Runs jobs in-process inside the app context and returns DB connections after each, with
@@ -39,13 +44,22 @@ class AppWorker(SimpleWorker):
         self._pool: DeliveryPool | None = None
         self._scheduler_guard = threading.Lock()
         self._ending = False
+        self._signalled = False  # SIGTERM came: a warm shutdown is under way
+
+    def _start_scheduler(self, *args, **kwargs) -> None:
+        # RQ's first start (in ``work``) under the guard too: the sweep thread's first revive
+        # could otherwise come between RQ creating the scheduler and starting its process, and
+        # fork a second scheduler. RQ tracks only the last one, so teardown stopped only that,
+        # and at exit multiprocessing joined the untracked one for ever (SIGTERM hung).
+        with self._scheduler_guard:
+            super()._start_scheduler(*args, **kwargs)
 
     def revive_scheduler(self) -> bool:
         """Start the scheduler (delayed jobs, retries) again if it died: it exits when Redis
         goes away, and RQ would restart it only at its ten-minute maintenance. Only the worker
         holding the scheduler lock runs one; ``True`` if this one does."""
         with self._scheduler_guard:
-            if self._ending or self.scheduler is None:
+            if self._ending or self._signalled or self.scheduler is None:
                 return False
             process = self.scheduler._process
             if process is not None and process.is_alive():
@@ -55,10 +69,34 @@ class AppWorker(SimpleWorker):
             except redis.RedisError:
                 return False  # still away: the next sweep round tries again
 
+    def request_stop(self, signum, frame) -> None:
+        # No revive once SIGTERM came (RQ stops the scheduler right here); a plain flag, as a
+        # signal handler must not wait for the guard: a revive may hold it through a Redis call.
+        self._signalled = True
+        super().request_stop(signum, frame)
+
     def teardown(self) -> None:
         with self._scheduler_guard:
             self._ending = True  # no scheduler revived after RQ has stopped it
         super().teardown()
+
+    def stop_scheduler(self) -> None:
+        """RQ's stop (SIGTERM, then wait), but the wait is bounded: a scheduler forked by a
+        revive just as SIGTERM came may have inherited the worker's handler, which ignores a
+        second signal within a second, and then run on. It holds nothing a kill would lose
+        (its lock lapses; scheduled jobs stay in their registry for the next scheduler)."""
+        process = self.scheduler._process if self.scheduler is not None else None
+        if process is None or process.pid is None:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(SCHEDULER_STOP_SECONDS)
+        if process.is_alive():
+            log.warning(
+                "scheduler %s did not stop within %ss: killed", process.pid, SCHEDULER_STOP_SECONDS
+            )
+            process.kill()
+            process.join()
 
     def perform_job(self, job, queue) -> bool:
         try:
