@@ -94,9 +94,13 @@ def test_a_late_or_repeated_notification_changes_nothing_twice(app, client, merc
     assert Event.query.filter_by(type="refund.succeeded").count() == 1
     effects = [n.effect for n in ProviderNotification.query.filter_by(attempt_id=None).all()]
     assert effects == []
-    refund_notes = ProviderNotification.query.filter(
-        ProviderNotification.reported_status == "refund_succeeded"
-    ).all()
+    refund_notes = (
+        ProviderNotification.query.filter(
+            ProviderNotification.reported_status == "refund_succeeded"
+        )
+        .order_by(ProviderNotification.pk)  # in the order they arrived
+        .all()
+    )
     assert [n.effect for n in refund_notes] == ["applied", "duplicate"]
 
 
