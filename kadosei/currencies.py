@@ -48,11 +48,14 @@ def format_amount(amount: int, currency: str) -> str:
 
 
 def major_units(amount: int, currency: str) -> str:
-    """``1999`` EUR as ``19.99`` (``500`` JPY as ``500``): an amount as a person types it."""
+    """``1999`` EUR as ``19.99`` (``500`` JPY as ``500``, ``1500`` KWD as ``1.500``): an
+    amount as a person types it, and the decimal string some PSPs take."""
     digits = minor_unit(currency)
+    sign = "-" if amount < 0 else ""
     if digits == 0:
-        return str(amount)
-    return f"{amount // 10**digits}.{amount % 10**digits:0{digits}d}"
+        return f"{sign}{abs(amount)}"
+    whole, fraction = divmod(abs(amount), 10**digits)
+    return f"{sign}{whole}.{fraction:0{digits}d}"
 
 
 def parse_amount(text: str, currency: str | None, *, in_major_units: bool = False) -> int:

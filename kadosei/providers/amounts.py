@@ -3,17 +3,11 @@
 
 from __future__ import annotations
 
-from kadosei.currencies import minor_unit
+from kadosei.currencies import major_units, minor_unit
 
-
-def to_decimal_string(amount: int, currency: str) -> str:
-    """``1999, "EUR"`` → ``"19.99"``; ``500, "JPY"`` → ``"500"``; ``1500, "KWD"`` → ``"1.500"``."""
-    digits = minor_unit(currency)
-    sign = "-" if amount < 0 else ""
-    if digits == 0:
-        return f"{sign}{abs(amount)}"
-    whole, fraction = divmod(abs(amount), 10**digits)
-    return f"{sign}{whole}.{fraction:0{digits}d}"
+# ``1999, "EUR"`` → ``"19.99"``; ``500, "JPY"`` → ``"500"``; ``1500, "KWD"`` → ``"1.500"``:
+# the decimal string is the amount as a person types it.
+to_decimal_string = major_units
 
 
 def from_decimal_string(value: str, currency: str) -> int:
