@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
@@ -98,24 +97,16 @@ def provider_call(provider: str, operation: str) -> Iterator[None]:
         )
 
 
-@dataclass
-class WebhookTry:
-    """What became of one try (``webhook_try``); ``error`` until it is recorded."""
-
-    outcome: str = "error"
-
-
-@contextmanager
-def webhook_try() -> Iterator[WebhookTry]:
-    """One webhook try in this process: in flight while it lasts, then timed by its outcome."""
-    counted = WebhookTry()
-    started = time.perf_counter()
+def webhook_try_started() -> float:
+    """A webhook try begins in this process: in flight until ``webhook_try_ended``."""
     WEBHOOK_DELIVERIES_IN_FLIGHT.inc()
-    try:
-        yield counted
-    finally:
-        WEBHOOK_DELIVERIES_IN_FLIGHT.dec()
-        WEBHOOK_TRY_SECONDS.labels(counted.outcome).observe(time.perf_counter() - started)
+    return time.perf_counter()
+
+
+def webhook_try_ended(started: float, outcome: str) -> None:
+    """The try begun at ``started`` is recorded (``outcome``), or could not be (``error``)."""
+    WEBHOOK_DELIVERIES_IN_FLIGHT.dec()
+    WEBHOOK_TRY_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
 
 def bearer_matches(authorization: str, token: str) -> bool:

@@ -45,7 +45,9 @@ def claim_due_deliveries(limit: int, per_endpoint: int, now: datetime | None = N
     for delivery, endpoint, event in delivery_rows(won) if won else []:
         outgoing = outgoing_or_cancel(delivery, endpoint, event, now)
         if outgoing is not None:
-            claims[delivery.id] = Claim(delivery.id, endpoint.id, lease, now, outgoing)
+            claims[delivery.id] = Claim(
+                delivery.id, endpoint.id, lease, now, outgoing, delivery.attempt_count
+            )
             WEBHOOK_CLAIM_LAG_SECONDS.observe((now - delivery.next_attempt_at).total_seconds())
     db.session.commit()
     return [claims[delivery_id] for delivery_id in won if delivery_id in claims]

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from kadosei.extensions import db
-from kadosei.metrics import webhook_try
+from kadosei.metrics import webhook_try_ended, webhook_try_started
 from kadosei.models import DeliveryTry, Event, WebhookDelivery, WebhookEndpoint
 from kadosei.models.base import utcnow
 from kadosei.webhooks import transport
@@ -54,6 +54,7 @@ class Claim:
     lease: datetime
     at: datetime
     outgoing: Outgoing
+    tries_before: int  # tries made before this one (the lease keeps the count ours)
 
 
 def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
@@ -69,18 +70,50 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
     db.session.commit()  # the claim is taken; nothing stays open while the receiver answers
     if outgoing is None:
         return "canceled"
-    return make_try(Claim(delivery_id, endpoint.id, lease, now, outgoing))
+    return make_try(Claim(delivery_id, endpoint.id, lease, now, outgoing, delivery.attempt_count))
+
+
+@dataclass(frozen=True)
+class Tried:
+    """A try made and not recorded yet: its claim, what came of it, when it began (metrics)."""
+
+    claim: Claim
+    result: transport.TryResult
+    began: float
 
 
 def make_try(claim: Claim) -> str:
     """Send the claimed try and record it (the retry becomes due at its time); commits."""
-    with webhook_try() as counted:
-        result = send_try(claim.outgoing)
-        outcome = _record(claim.delivery_id, claim.lease, claim.outgoing, result, claim.at)
+    return record_tries([send_claimed(claim)])[0]
+
+
+def send_claimed(claim: Claim) -> Tried:
+    """Send the claimed try; it is in flight until ``record_tries`` records it."""
+    began = webhook_try_started()
+    try:
+        return Tried(claim, send_try(claim.outgoing), began)
+    except Exception:
+        webhook_try_ended(began, "error")
+        raise
+
+
+def record_tries(tried: list[Tried]) -> list[str]:
+    """Record tries made (the retries become due at their times) in one transaction, which
+    this commits; their outcomes, in order. If that fails, none is recorded and the error
+    propagates: their leases lapse and they are sent again (at least once)."""
+    try:
+        outcomes = _record(tried)
         db.session.commit()
-        counted.outcome = outcome
-    log.info("webhook %s: %s (%s)", claim.delivery_id, outcome, result.status_code or result.error)
-    return outcome
+    except Exception:
+        db.session.rollback()
+        for each in tried:
+            webhook_try_ended(each.began, "error")
+        raise
+    for each, outcome in zip(tried, outcomes, strict=True):
+        webhook_try_ended(each.began, outcome)
+        said = each.result.status_code or each.result.error
+        log.info("webhook %s: %s (%s)", each.claim.delivery_id, outcome, said)
+    return outcomes
 
 
 def send_try(outgoing: Outgoing) -> transport.TryResult:
@@ -244,53 +277,77 @@ def outgoing_or_cancel(
     )
 
 
-def _record(
-    delivery_id: str,
-    lease: datetime,
-    outgoing: Outgoing,
-    result: transport.TryResult,
-    now: datetime,
-) -> str:
-    """Log the try and move the delivery on; returns the outcome."""
-    delivery = db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
-    db.session.add(
-        DeliveryTry(
-            delivery_id=delivery_id,
-            attempted_at=now,
-            status_code=result.status_code,
-            response_body=result.response_body,
-            error=result.error[:500] if result.error else None,
-            duration_ms=result.duration_ms,
-            succeeded=result.succeeded,
-            details={"url": outgoing.url},
-        )
-    )
-    if delivery.locked_until != lease:
-        return "superseded"  # our lease ran out; another took over
-    delivery.attempt_count += 1
-    delivery.last_attempt_at = now
-    delivery.last_status_code = result.status_code
-    delivery.locked_until = None
+def _record(tried: list[Tried]) -> list[str]:
+    """Log the tries (one statement) and move each delivery on; their outcomes. A delivery
+    moves only while the lease its try was made under holds: a try whose lease ran out
+    (another worker took the delivery over) is logged, and the delivery left to that worker."""
+    connection = db.session.connection()
+    connection.execute(_LOG_TRY, [_logged(each.claim, each.result) for each in tried])
+    return [_move_on(connection, each.claim, each.result) for each in tried]
+
+
+def _logged(claim: Claim, result: transport.TryResult) -> dict:
+    return {
+        "delivery_id": claim.delivery_id,
+        "attempted_at": claim.at,
+        "status_code": result.status_code,
+        "response_body": result.response_body,
+        "error": result.error[:500] if result.error else None,
+        "duration_ms": result.duration_ms,
+        "succeeded": result.succeeded,
+        "details": {"url": claim.outgoing.url},
+    }
+
+
+def _move_on(connection, claim: Claim, result: transport.TryResult) -> str:
+    now, tries = claim.at, claim.tries_before + 1
     if result.succeeded:
-        _close(delivery, "succeeded", now)
-        return "succeeded"
-    if result.status_code == 410:
-        _close(delivery, "failed", now)
-        _disable_gone_endpoint(delivery.endpoint_id, now)
-        return "gone"
-    retry_at = next_try_at(delivery.attempt_count, now)
-    if retry_at is None:
-        _close(delivery, "failed", now)
-        return "failed"
-    delivery.next_attempt_at = retry_at
-    delivery.enqueued_at = now
-    return "retry"
+        outcome, retry_at = "succeeded", None
+    elif result.status_code == 410:
+        outcome, retry_at = "gone", None
+    else:
+        retry_at = next_try_at(tries, now)
+        outcome = "retry" if retry_at is not None else "failed"
+    moved = connection.execute(
+        _MOVE_ON,
+        {
+            "delivery_id": claim.delivery_id,
+            "lease": claim.lease,
+            "tries": tries,
+            "now": now,
+            "code": result.status_code,
+            "status": "pending" if retry_at else "succeeded" if result.succeeded else "failed",
+            "completed_at": None if retry_at else now,
+            "next_at": retry_at,
+            "enqueued_at": now if retry_at else None,
+        },
+    ).rowcount
+    if not moved:
+        return "superseded"  # our lease ran out; another took over
+    if outcome == "gone":
+        _disable_gone_endpoint(claim.endpoint_id, now)
+    return outcome
 
 
-def _close(delivery: WebhookDelivery, status: str, now: datetime) -> None:
-    delivery.status = status
-    delivery.completed_at = now
-    delivery.next_attempt_at = None
+_DELIVERIES, _TRIES = WebhookDelivery.__table__, DeliveryTry.__table__
+# Built once: a try is recorded many times a second, and building a statement costs more than
+# running it. The delivery moves on only under the lease the try was made with.
+_LOG_TRY = insert(_TRIES)
+_MOVE_ON = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("delivery_id"))
+    .where(_DELIVERIES.c.locked_until == bindparam("lease"))
+    .values(
+        attempt_count=bindparam("tries"),
+        last_attempt_at=bindparam("now"),
+        last_status_code=bindparam("code"),
+        locked_until=None,
+        status=bindparam("status"),
+        completed_at=bindparam("completed_at"),
+        next_attempt_at=bindparam("next_at"),
+        enqueued_at=func.coalesce(bindparam("enqueued_at"), _DELIVERIES.c.enqueued_at),
+    )
+)
 
 
 def _disable_gone_endpoint(endpoint_id: str, now: datetime) -> None:

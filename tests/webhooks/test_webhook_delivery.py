@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 import webhook_support
-from sqlalchemy import select
+from sqlalchemy import select, update
 from webhook_support import Receiver, emit, make_endpoint
 
 from kadosei.extensions import db
@@ -22,7 +22,7 @@ from kadosei.models.base import utcnow
 from kadosei.schemas.requests import WebhookEndpointCreate, WebhookEndpointUpdate
 from kadosei.services import webhook_endpoints
 from kadosei.webhooks.claims import claim_due_deliveries
-from kadosei.webhooks.delivery import deliver_webhook, make_try
+from kadosei.webhooks.delivery import deliver_webhook, make_try, record_tries, send_claimed
 from kadosei.webhooks.schedule import MAX_TRIES, RETRY_DELAYS
 from kadosei.webhooks.signing import new_secret
 from kadosei.webhooks.transport import PRIVATE_BODY_NOTE, RESPONSE_BODY_LIMIT, read_capped_body
@@ -442,6 +442,35 @@ def test_a_delivery_whose_lease_ran_out_can_be_claimed_again(webhook_app, factor
     assert deliver_webhook(delivery.id, now=now) == "skipped"
     assert deliver_webhook(delivery.id, now=now + timedelta(seconds=61)) == "succeeded"
     assert len(receiver.wait_for(1)) == 1
+
+
+def test_tries_recorded_together_each_keep_to_their_own_lease(webhook_app, factories, receiver):
+    application, _ = make_endpoint(factories, receiver.url)
+    emit(application.id)
+    emit(application.id)
+    claims = claim_due_deliveries(4, 4)
+    tried = [send_claimed(claim) for claim in claims]  # both sent, neither recorded yet
+    assert len(receiver.wait_for(2)) == 2
+    # The second try outlived its lease: another worker has claimed that delivery since.
+    other_workers_lease = utcnow() + timedelta(seconds=40)
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == claims[1].delivery_id)
+        .values(locked_until=other_workers_lease)
+    )
+    db.session.commit()
+
+    assert record_tries(tried) == ["succeeded", "superseded"]  # one transaction for both
+    db.session.expire_all()
+    kept, lost = (
+        db.session.scalars(select(WebhookDelivery).filter_by(id=c.delivery_id)).one()
+        for c in claims
+    )
+    assert (kept.status, kept.attempt_count, kept.locked_until) == ("succeeded", 1, None)
+    # The other worker's claim is left alone: still pending, under its lease, its count as was.
+    assert (lost.status, lost.attempt_count) == ("pending", 0)
+    assert lost.locked_until == other_workers_lease
+    assert [[t.status_code for t in tries_of(c.delivery_id)] for c in claims] == [[200], [200]]
 
 
 def test_events_record_the_payload_that_is_sent(webhook_app, factories, receiver):

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 import webhook_support
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from webhook_support import (
     Receiver,
     deliveries,
@@ -237,3 +238,29 @@ def test_the_per_endpoint_cap_holds_across_worker_processes(webhook_app, factori
     # The other merchant's deliveries all went out while the slow receiver still had most of
     # its 30 (6 s of work at 3 at a time) to come: they did not queue behind them.
     assert other_arrivals[-1] < slow_arrivals[len(owed) // 2]
+
+
+def test_tries_whose_record_failed_are_sent_again_and_recorded(webhook_app, factories, monkeypatch):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL's lock_timeout to make a record fail in a few seconds")
+    monkeypatch.setitem(webhook_app.config, "KADOSEI_WEBHOOK_LEASE_SECONDS", 3)
+    with receivers(1) as (receiver,):
+        application, _ = make_endpoint(factories, receiver.url)
+        events = [emit(application.id).id for _ in range(3)]
+        # Another transaction holds the try log: the pool's record of the first tries waits
+        # out the lock timeout (5 s) and fails, so none of them is recorded.
+        blocker = db.engine.connect()
+        blocker.execute(text("LOCK TABLE webhook_delivery_tries IN EXCLUSIVE MODE"))
+        try:
+            with running_pool(webhook_app, concurrency=4):
+                assert len(receiver.wait_for(3, timeout=10)) == 3
+                time.sleep(5.5)  # the record failed; the leases (3 s) lapsed meanwhile
+                blocker.rollback()
+                rows = wait_until_all_succeeded(len(events), timeout=20)
+        finally:
+            blocker.close()
+        counts = Counter(item.event_id for item in receiver.received)
+    assert [d.status for d in rows] == ["succeeded"] * len(events)  # nothing lost
+    assert all(counts[event_id] >= 2 for event_id in events)  # sent again: at least once
+    logged = db.session.scalars(select(DeliveryTry.delivery_id)).all()
+    assert sorted(set(logged)) == sorted(d.id for d in rows)  # and their tries recorded
