@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kadosei import bounded_json
 from kadosei.errors import InvalidRequest, NotFound, NotificationTooEarly, ProviderUnavailable
@@ -88,6 +89,7 @@ def _apply_payment_fact(
     if attempt is not None:
         session = lock_session(attempt.session_id)
         db.session.refresh(attempt)
+        set_committed_value(attempt, "session", session)  # the row just locked: no reload
         effect = apply_provider_status(session, attempt, reported, cause="provider notification")
     db.session.add(_notification_row(provider_name, attempt, reported, effect, body))
     return (attempt.id if attempt is not None else None), effect
