@@ -42,6 +42,7 @@ from kadosei.services.session_state import (
     give_up_after_decline,
     live_attempt,
     lock_session,
+    reload_attempt,
     report_outcome,
 )
 from kadosei.services.shop import shop_name
@@ -340,9 +341,7 @@ def confirm_with_provider(
         log.warning("status look-up for %s at %s failed: %s", attempt_id, provider.name, exc)
         return
     session = lock_session(session_id)
-    attempt = db.session.scalar(
-        select(Attempt).where(Attempt.id == attempt_id).execution_options(populate_existing=True)
-    )
+    attempt = reload_attempt(attempt_id)
     if attempt.status not in FINAL_ATTEMPT_STATUSES or reported.status == "succeeded":
         apply_provider_status(session, attempt, reported, cause=cause)
     db.session.commit()

@@ -27,7 +27,12 @@ from kadosei.providers.base import (
     ProviderError,
 )
 from kadosei.services.provider_choice import get_provider
-from kadosei.services.session_state import apply_provider_status, lock_session, note
+from kadosei.services.session_state import (
+    apply_provider_status,
+    lock_session,
+    note,
+    reload_attempt,
+)
 
 log = logging.getLogger("kadosei.payments")
 
@@ -94,7 +99,7 @@ def release_unused_holds(batch: int = SWEEP_BATCH) -> int:
 
 def _record_void(session_id: str, attempt_id: str, reported: PaymentStatus) -> str:
     session = lock_session(session_id)
-    attempt = _reloaded(attempt_id)
+    attempt = reload_attempt(attempt_id)
     if attempt.status != "unused_hold":  # the provider's notification of it came first
         db.session.commit()
         return "voided" if attempt.status in ("canceled", "expired") else "nothing_to_do"
@@ -113,7 +118,7 @@ def _record_void(session_id: str, attempt_id: str, reported: PaymentStatus) -> s
 def _record_refusal(session_id: str, attempt_id: str, exc: ProviderError) -> None:
     log.warning("unused hold %s: the provider refused the void: %s", attempt_id, exc)
     session = lock_session(session_id)
-    attempt = _reloaded(attempt_id)
+    attempt = reload_attempt(attempt_id)
     if attempt.status == "unused_hold":
         attempt.error_code = VOID_REFUSED
         note(session, f"{attempt.provider} refused to void the unused hold of {attempt.id}: "
@@ -123,11 +128,6 @@ def _record_refusal(session_id: str, attempt_id: str, exc: ProviderError) -> Non
 
 def _touch(attempt_id: str) -> None:
     """The provider did not answer: this hold goes to the back of the sweep's line."""
-    attempt = _reloaded(attempt_id)
+    attempt = reload_attempt(attempt_id)
     attempt.updated_at = utcnow()
     db.session.commit()
-
-
-def _reloaded(attempt_id: str) -> Attempt:
-    query = select(Attempt).where(Attempt.id == attempt_id)
-    return db.session.scalar(query.execution_options(populate_existing=True))

@@ -29,7 +29,7 @@ from kadosei.providers.base import (
 from kadosei.services.late_holds import release_unused_hold_later
 from kadosei.services.provider_choice import get_provider
 from kadosei.services.refund_confirmation import apply_refund_notification
-from kadosei.services.session_state import apply_provider_status, lock_session
+from kadosei.services.session_state import apply_provider_status, lock_session, reload_attempt
 
 log = logging.getLogger("kadosei.payments")
 # A checkout creation takes at most the adapters' timeout; an attempt still ``creating`` after
@@ -88,7 +88,7 @@ def _apply_payment_fact(
         )
     if attempt is not None:
         session = lock_session(attempt.session_id)
-        db.session.refresh(attempt)
+        attempt = reload_attempt(attempt.id)
         set_committed_value(attempt, "session", session)  # the row just locked: no reload
         effect = apply_provider_status(session, attempt, reported, cause="provider notification")
     db.session.add(_notification_row(provider_name, attempt, reported, effect, body))

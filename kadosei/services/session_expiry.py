@@ -26,6 +26,7 @@ from kadosei.services.session_state import (
     live_attempt,
     lock_session,
     note,
+    reload_attempt,
     touch_session,
     transition,
 )
@@ -61,7 +62,7 @@ def end_live_attempt(session_id: str, *, cause: str) -> None:
         raise ProviderError(f"provider {provider_name} is not configured")
     reported = provider.expire_checkout(reference)
     session = lock_session(session_id)
-    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id))
+    attempt = reload_attempt(attempt_id)
     apply_provider_status(session, attempt, reported, cause=cause)
     db.session.commit()
 

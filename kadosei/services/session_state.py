@@ -19,7 +19,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kadosei.extensions import db
@@ -111,6 +111,19 @@ def _lock_statement(**values: Any) -> Update:
 
 _LOCK = _lock_statement()
 _LOCK_AND_CLAIM = _lock_statement(checkout_claims=PaymentSession.checkout_claims + 1)
+
+
+def reload_attempt(attempt_id: str) -> Attempt | None:
+    """An attempt as the database has it now — read after its session's lock is taken, so
+    nothing another request changed meanwhile is missed, whatever this transaction held."""
+    return db.session.scalar(_RELOAD_ATTEMPT, {"attempt_id": attempt_id})
+
+
+_RELOAD_ATTEMPT = (
+    select(Attempt)
+    .where(Attempt.id == bindparam("attempt_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 def live_attempt(session: PaymentSession) -> Attempt | None:
