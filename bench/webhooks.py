@@ -1,13 +1,18 @@
 """Benchmark: webhook deliveries per second of one worker process to a fast receiver — today's
-way (one RQ job per delivery, sent one after another) against the delivery pool, in the same
-run — and how long another merchant's delivery takes while one endpoint hangs.
+way (one RQ job per delivery, sent one after another) and a bare worker doing the same database
+work in plain SQL (the floor), against the delivery pool, in the same run — and how long another
+merchant's delivery takes while one endpoint hangs.
 
 Everything is local and throwaway: a fresh SQLite file (or a PostgreSQL database created and
 dropped here with --database-url / DATABASE_URL), the machine's Redis (--redis-url / REDIS_URL,
 on a queue name of its own) or else kadosei's embedded queue server, and receivers on 127.0.0.1
 that verify every signature. Workers are real ``flask --app app worker`` processes; the old way
 is ``flask --app app worker --no-deliveries`` fed ``deliver_webhook`` jobs, which is exactly
-what the outbox queued before the pool. Bounded: about two minutes.
+what the outbox queued before the pool; the bare worker is this script run with
+``--bare-worker``: the pool's database work in plain SQL (claim up to 32 due deliveries in one
+statement, send them on 16 threads, log their tries and close them in one transaction) and
+nothing else — no fairness, cap, retry schedule, metrics or logs. Bounded: about three
+minutes.
 
     .venv/bin/python bench/webhooks.py [--events 600] [--endpoints 8] [--seconds 10]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--redis-url redis://…]
@@ -16,6 +21,7 @@ what the outbox queued before the pool. Bounded: about two minutes.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socketserver
@@ -26,13 +32,16 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, select, text, update  # noqa: E402  (after the path is set)
+import requests  # noqa: E402
+from sqlalchemy import bindparam, create_engine, select, text, update  # noqa: E402  (after the path is set)
 from sqlalchemy.engine import make_url  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
 
@@ -176,6 +185,104 @@ class Worker:
             self.process.wait()
 
 
+BARE_THREADS = 16
+BARE_BATCH = 32  # claimed at once, like a pool of 16 threads keeping as many ready
+
+
+def bare_worker(database_url: str) -> None:
+    """The floor: the database work of a delivery pool — claim due deliveries in one statement,
+    send them on ``BARE_THREADS`` threads, log their tries and close them in one transaction —
+    in plain SQL, with nothing else (no fairness, cap, retry schedule, metrics or logs), until
+    SIGTERM. ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer."""
+    engine = create_engine(normalize_database_url(database_url))
+    skip_locked = " FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
+    claim = text(
+        "UPDATE webhook_deliveries SET locked_until = :lease WHERE id IN (SELECT id FROM"
+        " webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= :now AND"
+        " (locked_until IS NULL OR locked_until < :now) ORDER BY next_attempt_at"
+        f" LIMIT {BARE_BATCH}{skip_locked}) RETURNING id"
+    )
+    load = text(
+        "SELECT d.id, e.url, e.secret, v.id, v.type, v.created_at, v.mode, v.data"
+        " FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
+        " JOIN events v ON v.id = d.event_id WHERE d.id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    log_try = text(
+        "INSERT INTO webhook_delivery_tries (delivery_id, attempted_at, status_code,"
+        " response_body, duration_ms, succeeded, details)"
+        " VALUES (:id, :now, :code, :body, :ms, :ok, :details)"
+    )
+    close = text(
+        "UPDATE webhook_deliveries SET status = 'succeeded', attempt_count = attempt_count + 1,"
+        " last_attempt_at = :now, last_status_code = :code, completed_at = :now,"
+        " next_attempt_at = NULL, locked_until = NULL WHERE id = :id AND locked_until = :lease"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    http = requests.Session()
+    http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=BARE_THREADS))
+
+    def send(row) -> dict:
+        delivery_id, url, secret, event_id, event_type, created_at, mode, data = row
+        body = json.dumps(
+            {"id": event_id, "type": event_type, "created_at": str(created_at), "mode": mode,
+             "data": data if isinstance(data, dict) else json.loads(data)},
+            separators=(",", ":"),
+        )  # fmt: skip
+        sent_at = datetime.now(UTC)
+        headers = {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": Webhook(secret).sign(event_id, sent_at, body),
+            "Content-Type": "application/json",
+        }
+        started = time.monotonic()
+        response = http.post(url, data=body.encode(), headers=headers, timeout=10)
+        return {
+            "id": delivery_id, "code": response.status_code, "body": response.text[:2048],
+            "ok": response.ok, "ms": int((time.monotonic() - started) * 1000),
+            "details": json.dumps({"url": url}),
+        }  # fmt: skip
+
+    with ThreadPoolExecutor(BARE_THREADS) as senders, engine.connect() as conn:
+        while not stop.is_set():
+            now = datetime.now(UTC).replace(tzinfo=None)
+            lease = now + timedelta(seconds=45)
+            with conn.begin():
+                ids = conn.execute(claim, {"now": now, "lease": lease}).scalars().all()
+                rows = conn.execute(load, {"ids": ids}).all() if ids else []
+            if not rows:
+                stop.wait(0.005)
+                continue
+            tried = [{**done, "now": now, "lease": lease} for done in senders.map(send, rows)]
+            with conn.begin():
+                conn.execute(log_try, tried)
+                conn.execute(close, tried)
+    engine.dispose()
+
+
+class BareWorker:
+    """``bare_worker`` in a process of its own, like a worker."""
+
+    def __init__(self, database_url: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--bare-worker", "--database-url", database_url],
+            cwd=ROOT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, redis_url: str) -> None:
+        time.sleep(1.5)  # imports and connections; it then polls every 5 ms
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=HANG_TIMEOUT * 2 + 10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
 class Merchants:
     """Bench merchants, each with one test-mode endpoint, made through the services."""
 
@@ -289,7 +396,11 @@ def main() -> None:
         help="PostgreSQL server (default SQLite)",
     )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare_worker:
+        bare_worker(args.database_url)
+        return
 
     with tempfile.TemporaryDirectory(prefix="kadosei-bench-") as folder:
         database_url, drop = throwaway_database(args.database_url, Path(folder))
@@ -361,17 +472,27 @@ def run(args, database_url: str, redis_url: str, embedded: bool) -> None:
     print(f"webhook bench: {database}, {queue}, receivers on loopback, {os.cpu_count()} CPUs")
     print(f"  throughput: {args.events} events over {args.endpoints} endpoints, one worker process")
     rates = {}
-    for label, old_way in (("one job at a time (before)", True), ("delivery pool", False)):
-        worker = Worker(app, env, "--no-deliveries") if old_way else Worker(app, env)
+    ways = (
+        ("before", "one job at a time (before)", lambda: Worker(app, env, "--no-deliveries")),
+        ("bare", "bare worker (plain SQL)", lambda: BareWorker(database_url)),
+        ("pool", "delivery pool", lambda: Worker(app, env)),
+    )
+    for way, label, start in ways:
+        worker = start()
         try:
             worker.wait_ready(redis_url)
-            rate, delivered, complete = throughput(app, receiver, fast_ids, args.events, old_way)
+            rate, delivered, complete = throughput(
+                app, receiver, fast_ids, args.events, way == "before"
+            )
         finally:
             worker.stop()
-        rates[old_way] = rate
+        rates[way] = rate
         note = "" if complete else f" ({delivered} of {args.events} in {THROUGHPUT_LIMIT} s)"
         print(f"    {label:28} {rate:7.1f} deliveries/s{note}")
-    print(f"    pool / before: {rates[False] / rates[True]:.1f}x")
+    print(
+        f"    pool / before: {rates['pool'] / rates['before']:.1f}x, "
+        f"pool / bare: {rates['pool'] / rates['bare']:.2f}"
+    )
 
     print(
         f"  another merchant while one endpoint hangs (no answer; tries time out after "
