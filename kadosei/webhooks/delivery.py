@@ -67,10 +67,14 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str:
         return "skipped"  # not due, done, held by another worker, or its endpoint is full
     delivery, endpoint, event = delivery_rows([delivery_id])[0]
     outgoing = outgoing_or_cancel(delivery, endpoint, event, now)
+    # Read before the commit, which expires the rows (reading them after would load them again).
+    claim = None
+    if outgoing is not None:
+        claim = Claim(delivery_id, endpoint.id, lease, now, outgoing, delivery.attempt_count)
     db.session.commit()  # the claim is taken; nothing stays open while the receiver answers
-    if outgoing is None:
+    if claim is None:
         return "canceled"
-    return make_try(Claim(delivery_id, endpoint.id, lease, now, outgoing, delivery.attempt_count))
+    return make_try(claim)
 
 
 @dataclass(frozen=True)
