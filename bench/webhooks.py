@@ -144,6 +144,17 @@ class HangingReceiver:
         self.server.server_close()
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM a worker's process group, then SIGKILL it if its tries outlast their timeout."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=HANG_TIMEOUT * 2 + 10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 class Worker:
     """One ``flask --app app worker`` process on the bench's database, on a queue of its own
     (``app`` is pointed at it too): a stopped worker can leave a blocking pop behind on the
@@ -176,13 +187,7 @@ class Worker:
         raise RuntimeError("the worker did not start")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=HANG_TIMEOUT * 2 + 10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process(self.process)
 
 
 BARE_THREADS = 16
@@ -275,12 +280,7 @@ class BareWorker:
         time.sleep(1.5)  # imports and connections; it then polls every 5 ms
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=HANG_TIMEOUT * 2 + 10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process(self.process)
 
 
 class Merchants:
