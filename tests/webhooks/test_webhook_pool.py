@@ -174,17 +174,21 @@ def test_two_worker_processes_never_send_a_delivery_twice(webhook_app, factories
     assert set(tries.values()) == {1}
 
 
-def test_sigterm_lets_the_tries_in_flight_finish_and_loses_nothing(webhook_app, factories):
+def test_sigterm_lets_the_tries_in_flight_finish_and_loses_nothing(
+    webhook_app, factories, tmp_path
+):
     with receivers(1, delay=1.2) as (receiver,):
         application, endpoint = make_endpoint(factories, receiver.url)
         receiver.secret = endpoint.secret  # received: verified requests only
         events = [emit(application.id).id for _ in range(8)]
 
-        first = start_worker(webhook_app)
+        log = tmp_path / "worker.log"
+        first = start_worker(webhook_app, log_file=log)
         try:
             assert receiver.wait_for_start(4, timeout=30)  # four tries are in flight now
             first.send_signal(signal.SIGTERM)
-            assert first.wait(timeout=20) == 0  # a clean exit, once those tries finished
+            # A clean exit, once those tries finished (else: what the worker said last).
+            assert first.wait(timeout=20) == 0, log.read_text()[-4000:]
         finally:
             stop_worker(first)
         answered = len(receiver.received)

@@ -219,17 +219,28 @@ def worker_env(app) -> dict[str, str]:
     }
 
 
-def start_worker(app, *args: str, capture: bool = False, **env: str) -> subprocess.Popen:
+def start_worker(
+    app, *args: str, capture: bool = False, log_file: Path | None = None, **env: str
+) -> subprocess.Popen:
     """A real ``flask --app app worker`` process on the test's database and Redis (its stderr
-    kept only for a burst, whose output is read to the end: a full pipe would stall it)."""
-    return subprocess.Popen(
-        [FLASK, "--app", "app", "worker", *args],
-        cwd=REPO,
-        env={**worker_env(app), **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE if capture else subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    kept only for a burst, whose output is read to the end: a full pipe would stall it; or
+    written to ``log_file``, for a test to show when the worker did not do as expected)."""
+    if log_file is not None:
+        stderr = log_file.open("wb")
+    else:
+        stderr = subprocess.PIPE if capture else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [FLASK, "--app", "app", "worker", *args],
+            cwd=REPO,
+            env={**worker_env(app), **env},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    finally:
+        if log_file is not None:
+            stderr.close()  # the worker holds its own copy
 
 
 def stop_worker(process: subprocess.Popen) -> None:
